@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memtree.h: the public API of memtree, a guest-memory model for VMMs and
+ * emulators (regions, address spaces, flat views, transactions).
+ *
+ * Conventions used by every declaration below:
+ * - Prefix mt_ for functions and types, MT_ for constants.
+ * - Fallible calls return int: 0 on success or a negative MT_E* code
+ *   (memtree/errors.h). No call aborts on bad input.
+ * - All state lives in an mt_ctx. Objects from one context must not be
+ *   mixed with another context (MT_EINVAL).
+ * - Threading: unless a declaration says otherwise, a context and every
+ *   object created from it must be used by one thread at a time (the
+ *   caller serialises). Thread-safe calls say "Thread-safe".
+ * - Ranges are [start, last] with an inclusive last address, so a range may
+ *   reach 2^64-1. Region sizes are uint64_t where MT_SIZE_FULL (UINT64_MAX)
+ *   means 2^64, as in QEMU; a size of exactly 2^64-1 cannot be expressed.
+ */
+#ifndef MEMTREE_H
+#define MEMTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "memtree/errors.h"
+#include "memtree/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Handles                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** A memtree context: owns every region, address space and flat view. */
+typedef struct mt_ctx mt_ctx;
+/** A memory region: container, I/O, RAM, ROM device or alias. */
+typedef struct mt_region mt_region;
+/** An address space: a name plus a root region, rendered into a flat view. */
+typedef struct mt_as mt_as;
+/** An immutable, reference-counted rendering of an address space. */
+typedef struct mt_flatview mt_flatview;
+
+/** Region size meaning 2^64 (the whole 64-bit space). */
+#define MT_SIZE_FULL UINT64_MAX
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * struct mt_allocator - memory allocation hooks for one context.
+ * @alloc:   like malloc(size); may return NULL (memtree then fails the call
+ *           with MT_ENOMEM and leaks nothing).
+ * @realloc: like realloc(ptr, size).
+ * @free:    like free(ptr); must accept NULL.
+ * @opaque:  passed first to each hook.
+ * All three hooks must be set, or the struct not given at all.
+ */
+typedef struct mt_allocator {
+    void *(*alloc)(void *opaque, size_t size);
+    void *(*realloc)(void *opaque, void *ptr, size_t size);
+    void (*free)(void *opaque, void *ptr);
+    void *opaque;
+} mt_allocator;
+
+/**
+ * mt_ctx_new - create a context.
+ * @out:   receives the new context; the caller owns it (mt_ctx_free).
+ * @alloc: allocator for everything the context allocates, copied; NULL
+ *         means the C library's malloc/realloc/free.
+ * Returns 0, MT_EINVAL (NULL @out or incomplete @alloc) or MT_ENOMEM.
+ */
+int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc);
+
+/**
+ * mt_ctx_free - destroy a context and everything it still owns.
+ * @ctx: the context, or NULL (no-op).
+ * Destroys every address space (in reverse creation order) and frees every
+ * region, whatever its reference count. Every handle obtained from @ctx is
+ * invalid afterwards. Must not be called inside a transaction callback.
+ */
+void mt_ctx_free(mt_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * mt_begin - open a transaction (transactions nest).
+ * @ctx: the context.
+ * Every mutator below opens and commits its own transaction, so changes
+ * made inside an outer begin/commit pair are rendered once, at the
+ * outermost mt_commit().
+ */
+void mt_begin(mt_ctx *ctx);
+
+/**
+ * mt_commit - close a transaction; the outermost one re-renders every
+ * address space whose topology may have changed and publishes new flat
+ * views.
+ * @ctx: the context.
+ * Returns 0, MT_ESTATE when no transaction is open, or MT_ENOMEM (the old
+ * flat views then stay published and the change stays pending; a later
+ * commit retries).
+ */
+int mt_commit(mt_ctx *ctx);
+
+/** mt_transaction_depth - number of open transactions on @ctx. */
+unsigned mt_transaction_depth(const mt_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* MMIO callbacks (used by I/O regions and ROM devices)                      */
+/* ------------------------------------------------------------------------ */
+
+/** Transaction results, ORed over the pieces of an access (QEMU MemTxResult). */
+typedef uint32_t mt_result;
+#define MT_TX_OK           0u  /* success */
+#define MT_TX_ERROR        1u  /* the device reported an error */
+#define MT_TX_DECODE_ERROR 2u  /* nothing there, or the access was rejected */
+#define MT_TX_ACCESS_ERROR 4u  /* access denied (memory-only attribute, re-entrancy) */
+
+/**
+ * struct mt_attrs - attributes carried by an access.
+ * @unspecified:  no attributes were given (MT_ATTRS_UNSPECIFIED).
+ * @secure:       secure-world access (Arm TrustZone).
+ * @user:         unprivileged access.
+ * @memory:       only RAM may be reached; anything else is an access error.
+ * @requester_id: bus requester (PCI BDF) of a DMA access.
+ */
+typedef struct mt_attrs {
+    unsigned unspecified : 1;
+    unsigned secure : 1;
+    unsigned user : 1;
+    unsigned memory : 1;
+    uint16_t requester_id;
+} mt_attrs;
+
+/** Attributes of an access that carries none. */
+#define MT_ATTRS_UNSPECIFIED ((mt_attrs){ .unspecified = 1 })
+
+/** Byte order of a device's registers. */
+typedef enum mt_endian {
+    MT_ENDIAN_LITTLE = 0,
+    MT_ENDIAN_BIG = 1,
+} mt_endian;
+
+/**
+ * struct mt_ops - callbacks and access rules of an I/O region or ROM device.
+ * @read:   read @size bytes (1, 2, 4 or 8) at @offset into *@value; NULL
+ *          means reads are rejected with MT_TX_DECODE_ERROR.
+ * @write:  write @value of @size bytes at @offset; NULL: rejected likewise.
+ * @endian: byte order of the device.
+ * @valid:  what the bus accepts: sizes in [min_access_size,
+ *          max_access_size] (max 0: any size), unaligned accesses only if
+ *          @unaligned, and @accepts, when set, may veto an access.
+ * @impl:   what the callbacks implement: sizes in [min, max] (0 means 1 and
+ *          4), wider accesses are split, narrower ones widened.
+ * The struct is copied when a region is created; @opaque of the region is
+ * passed to every callback. Callbacks run on the thread doing the access.
+ */
+typedef struct mt_ops {
+    mt_result (*read)(void *opaque, uint64_t offset, uint64_t *value,
+                      unsigned size, mt_attrs attrs);
+    mt_result (*write)(void *opaque, uint64_t offset, uint64_t value,
+                       unsigned size, mt_attrs attrs);
+    mt_endian endian;
+    struct {
+        unsigned min_access_size;
+        unsigned max_access_size;
+        bool unaligned;
+        bool (*accepts)(void *opaque, uint64_t offset, unsigned size,
+                        bool is_write, mt_attrs attrs);
+    } valid;
+    struct {
+        unsigned min_access_size;
+        unsigned max_access_size;
+        bool unaligned;
+    } impl;
+} mt_ops;
+
+/* ------------------------------------------------------------------------ */
+/* Regions: creation and lifetime                                            */
+/* ------------------------------------------------------------------------ */
+
+/** Kinds of region. ROM is RAM with the readonly flag set. */
+typedef enum mt_region_kind {
+    MT_REGION_CONTAINER,  /* groups subregions, contributes nothing itself */
+    MT_REGION_IO,         /* MMIO / port I/O callbacks; fills gaps between its children */
+    MT_REGION_RAM,        /* host memory (anonymous or caller memory); ROM when readonly */
+    MT_REGION_ROM_DEVICE, /* reads from memory in ROMD mode, writes to callbacks */
+    MT_REGION_RAM_DEVICE, /* host memory accessed only through 1..8 byte loads/stores */
+    MT_REGION_ALIAS,      /* a window onto part of another region */
+} mt_region_kind;
+
+/*
+ * Creation: every mt_region_new_* call below
+ * - takes @name (copied; NULL is allowed and prints as "(null)") and @size
+ *   (MT_SIZE_FULL = 2^64; 0 is allowed and never renders),
+ * - stores a new region in *@out with one reference owned by the caller,
+ *   unmapped and enabled, priority 0 at address 0,
+ * - returns 0, MT_EINVAL (NULL @ctx/@out, or another bad argument named
+ *   below) or MT_ENOMEM.
+ * Creating a region never triggers rendering; mapping it does.
+ */
+
+/** mt_region_new_container - a pure container. */
+int mt_region_new_container(mt_ctx *ctx, const char *name, uint64_t size,
+                            mt_region **out);
+
+/**
+ * mt_region_new_io - an I/O region.
+ * @ops:    callbacks (copied), or NULL for a region that accepts nothing
+ *          (reads return 0 with MT_TX_DECODE_ERROR).
+ * @opaque: passed to the callbacks; not owned.
+ */
+int mt_region_new_io(mt_ctx *ctx, const char *name, uint64_t size,
+                     const mt_ops *ops, void *opaque, mt_region **out);
+
+/**
+ * mt_region_new_ram - RAM backed by anonymous host memory, zero-filled,
+ * reserved rather than allocated (pages are faulted in when touched).
+ * @size must be below MT_SIZE_FULL. Freed with the region.
+ */
+int mt_region_new_ram(mt_ctx *ctx, const char *name, uint64_t size,
+                      mt_region **out);
+
+/**
+ * mt_region_new_ram_ptr - RAM over caller memory.
+ * @host: @size bytes owned by the caller, which must keep them valid for
+ *        the region's lifetime; memtree never frees them.
+ */
+int mt_region_new_ram_ptr(mt_ctx *ctx, const char *name, uint64_t size,
+                          void *host, mt_region **out);
+
+/** mt_region_new_rom - read-only RAM (anonymous memory, zero-filled). */
+int mt_region_new_rom(mt_ctx *ctx, const char *name, uint64_t size,
+                      mt_region **out);
+
+/**
+ * mt_region_new_rom_device - a ROM device: anonymous backing memory plus
+ * callbacks. Starts in ROMD mode (reads come from memory, writes go to
+ * @ops); see mt_region_set_romd().
+ */
+int mt_region_new_rom_device(mt_ctx *ctx, const char *name, uint64_t size,
+                             const mt_ops *ops, void *opaque,
+                             mt_region **out);
+
+/**
+ * mt_region_new_ram_device - device memory (a BAR mapped from a host
+ * device) at @host, accessed through loads and stores only. @host is owned
+ * by the caller as for mt_region_new_ram_ptr().
+ */
+int mt_region_new_ram_device(mt_ctx *ctx, const char *name, uint64_t size,
+                             void *host, mt_region **out);
+
+/**
+ * mt_region_new_alias - a window of @size bytes onto @target starting at
+ * @offset within @target.
+ * @target: takes a reference on it, dropped when the alias is freed. May
+ *          itself be an alias; aliases may not form a cycle.
+ * Returns MT_EINVAL when @target is NULL or from another context.
+ */
+int mt_region_new_alias(mt_ctx *ctx, const char *name, mt_region *target,
+                        uint64_t offset, uint64_t size, mt_region **out);
+
+/**
+ * mt_region_ref - take a reference. @r: a region, or NULL (no-op).
+ * Returns @r.
+ */
+mt_region *mt_region_ref(mt_region *r);
+
+/**
+ * mt_region_unref - drop a reference; the last one frees the region.
+ * @r: a region, or NULL (no-op).
+ * A container holds a reference on each subregion, an alias on its target
+ * and an address space on its root, so a mapped region is never freed
+ * under the tree. Freeing a region unmaps its subregions (one transaction).
+ */
+void mt_region_unref(mt_region *r);
+
+/* ------------------------------------------------------------------------ */
+/* Regions: mapping and attributes                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * mt_region_add_subregion - map @sub inside @parent at @offset with
+ * priority 0 (overlap with equal-priority siblings: the one added last
+ * wins).
+ * @parent: a container, I/O region or alias (any region that is not RAM).
+ * @sub:    an unmapped region; the container takes a reference on it.
+ * Returns 0; MT_EBUSY if @sub already has a container; MT_ELOOP if @sub is
+ * @parent or one of its ancestors, or reaches @parent through aliases;
+ * MT_EINVAL for NULL or mixed contexts; MT_ENOMEM.
+ */
+int mt_region_add_subregion(mt_region *parent, uint64_t offset,
+                            mt_region *sub);
+
+/**
+ * mt_region_add_subregion_overlap - as mt_region_add_subregion(), with
+ * @priority. Among siblings a higher priority wins; priorities are never
+ * compared across containers.
+ */
+int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
+                                    mt_region *sub, int priority);
+
+/**
+ * mt_region_del_subregion - unmap @sub from @parent and drop the
+ * container's reference (which may free @sub).
+ * Returns 0, MT_ENOENT if @sub is not a subregion of @parent, MT_EINVAL.
+ */
+int mt_region_del_subregion(mt_region *parent, mt_region *sub);
+
+/** mt_region_set_enabled - show (true) or hide @r and its whole subtree. */
+int mt_region_set_enabled(mt_region *r, bool enabled);
+
+/**
+ * mt_region_set_address - move @r within its container. A mapped region
+ * is re-inserted, so it then wins ties against equal-priority siblings.
+ */
+int mt_region_set_address(mt_region *r, uint64_t addr);
+
+/** mt_region_set_alias_offset - change where an alias looks. MT_EKIND if @r is not an alias. */
+int mt_region_set_alias_offset(mt_region *r, uint64_t offset);
+
+/** mt_region_set_size - resize @r (MT_SIZE_FULL = 2^64). RAM regions: MT_EKIND (use the RAM API). */
+int mt_region_set_size(mt_region *r, uint64_t size);
+
+/** mt_region_set_readonly - mark @r (and, when rendered, everything under it) read-only. */
+int mt_region_set_readonly(mt_region *r, bool readonly);
+
+/** mt_region_set_nonvolatile - mark @r (and everything under it) non-volatile. */
+int mt_region_set_nonvolatile(mt_region *r, bool nonvolatile);
+
+/** mt_region_set_romd - switch a ROM device between ROMD mode (true) and MMIO mode. MT_EKIND otherwise. */
+int mt_region_set_romd(mt_region *r, bool romd);
+
+/**
+ * mt_region_set_dirty_log - count one more (true) or one fewer (false) user
+ * of VGA dirty logging on a RAM-backed region; logging is on while the
+ * count is non-zero. MT_EKIND for regions without memory, MT_ESTATE when
+ * turning off logging that is not on.
+ */
+int mt_region_set_dirty_log(mt_region *r, bool on);
+
+/* ------------------------------------------------------------------------ */
+/* Regions: inspection (never fail; borrowed results)                        */
+/* ------------------------------------------------------------------------ */
+
+mt_ctx *mt_region_ctx(const mt_region *r);
+/** Name given at creation (NULL if none). Valid while @r lives. */
+const char *mt_region_name(const mt_region *r);
+mt_region_kind mt_region_kind_of(const mt_region *r);
+/** Size; MT_SIZE_FULL for 2^64. */
+uint64_t mt_region_size(const mt_region *r);
+/** Address within the container (0 when unmapped and never moved). */
+uint64_t mt_region_addr(const mt_region *r);
+int mt_region_priority(const mt_region *r);
+bool mt_region_enabled(const mt_region *r);
+bool mt_region_readonly(const mt_region *r);
+bool mt_region_nonvolatile(const mt_region *r);
+/** ROMD mode of a ROM device (true for other kinds). */
+bool mt_region_romd(const mt_region *r);
+/** True when the VGA dirty-log count is non-zero. */
+bool mt_region_dirty_log(const mt_region *r);
+/** True for leaf kinds that fill what their subregions leave (all but containers and aliases). */
+bool mt_region_terminates(const mt_region *r);
+/** Container @r is mapped in, or NULL. Borrowed. */
+mt_region *mt_region_container(const mt_region *r);
+/** Target of an alias, or NULL for other kinds. Borrowed. */
+mt_region *mt_region_alias_target(const mt_region *r);
+/** Offset of an alias into its target (0 for other kinds). */
+uint64_t mt_region_alias_offset(const mt_region *r);
+/** Host memory of a RAM, ROM, ROM device or RAM device region, else NULL. */
+void *mt_region_ram_ptr(const mt_region *r);
+/** Number of subregions of @r. */
+size_t mt_region_nr_subregions(const mt_region *r);
+/**
+ * mt_region_subregion - subregion @i in priority order: descending
+ * priority, and among equal priorities the most recently added first (the
+ * order in which they win). NULL when @i is out of range. Borrowed.
+ */
+mt_region *mt_region_subregion(const mt_region *r, size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Address spaces                                                            */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * mt_as_new - create an address space rendering @root.
+ * @root: any region (takes a reference); it may be mapped elsewhere too,
+ *        and several address spaces may share a root.
+ * @name: copied; need not be unique.
+ * The address space is rendered at once (or at the outermost commit when
+ * called inside a transaction). Returns 0, MT_EINVAL or MT_ENOMEM.
+ */
+int mt_as_new(mt_ctx *ctx, mt_region *root, const char *name, mt_as **out);
+
+/**
+ * mt_as_free - destroy an address space and drop its root reference.
+ * @as: an address space, or NULL (no-op).
+ */
+void mt_as_free(mt_as *as);
+
+const char *mt_as_name(const mt_as *as);
+/** Root region. Borrowed. */
+mt_region *mt_as_root(const mt_as *as);
+/** Number of live address spaces of @ctx. */
+size_t mt_ctx_nr_as(const mt_ctx *ctx);
+/** Address space @i in creation order, or NULL. Borrowed. */
+mt_as *mt_ctx_as(const mt_ctx *ctx, size_t i);
+
+/* ------------------------------------------------------------------------ */
+/* Flat views                                                                */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * struct mt_flat_range - one piece of a flat view.
+ * @start, @last: the addresses covered, inclusive.
+ * @region:       the terminal region that answers there (never an alias or
+ *                a container). Borrowed; lives as long as the view.
+ * @offset:       offset of @start within @region.
+ * @readonly:     read-only here (the region's own flag or one inherited
+ *                from a container or alias above it).
+ * @nonvolatile:  likewise for non-volatile.
+ * @romd:         the ROM device's ROMD mode when rendered.
+ * @dirty_log:    VGA dirty logging on for the region.
+ */
+typedef struct mt_flat_range {
+    uint64_t start;
+    uint64_t last;
+    mt_region *region;
+    uint64_t offset;
+    bool readonly;
+    bool nonvolatile;
+    bool romd;
+    bool dirty_log;
+} mt_flat_range;
+
+/**
+ * mt_as_flatview - the address space's current flat view, with a new
+ * reference for the caller (mt_flatview_unref). A view never changes once
+ * published; a commit publishes a new one. Address spaces whose roots
+ * reduce to the same region share one view object.
+ */
+mt_flatview *mt_as_flatview(mt_as *as);
+
+/** mt_flatview_unref - drop a reference on a view; NULL is a no-op. */
+void mt_flatview_unref(mt_flatview *fv);
+
+/** Number of ranges, sorted by address, disjoint, adjacent mergeable ranges merged. */
+size_t mt_flatview_nr_ranges(const mt_flatview *fv);
+/** Range @i, or NULL when out of range. Borrowed; valid while the view lives. */
+const mt_flat_range *mt_flatview_range(const mt_flatview *fv, size_t i);
+/** The region the view was rendered from, or NULL for the empty view. Borrowed. */
+mt_region *mt_flatview_root(const mt_flatview *fv);
+
+/* ------------------------------------------------------------------------ */
+/* `info mtree` printing and loading                                         */
+/* ------------------------------------------------------------------------ */
+
+#define MT_MTREE_DISABLED 0x1u /* like `info mtree -D`: print disabled regions */
+#define MT_MTREE_FLAT     0x2u /* like `info mtree -f`: print the flat views */
+
+/**
+ * mt_mtree_print - print every address space of @ctx in QEMU 7.2's
+ * `info mtree` format (flags 0), `info mtree -D` (MT_MTREE_DISABLED) or
+ * `info mtree -f` (MT_MTREE_FLAT). Blocks come in address-space creation
+ * order. Returns 0, MT_EINVAL, MT_ENOMEM or MT_EIO (a write to @out failed).
+ */
+int mt_mtree_print(mt_ctx *ctx, FILE *out, unsigned flags);
+
+/**
+ * struct mt_load_error - where and why loading failed.
+ * @in_facts: the error is in the facts text, not the dump.
+ * @line:     1-based line number (0 when the error has no line).
+ * @msg:      what was expected, NUL-terminated.
+ */
+typedef struct mt_load_error {
+    bool in_facts;
+    unsigned line;
+    char msg[200];
+} mt_load_error;
+
+/**
+ * mt_mtree_load - rebuild regions and address spaces from a QEMU
+ * `info mtree` or `info mtree -D` dump, through the public API.
+ * @dump, @dump_len:   the dump text (need not be NUL-terminated).
+ * @facts, @facts_len: facts the dump cannot show (see docs/mtree-format.md:
+ *                     "terminates NAME", "container NAME", "readonly NAME",
+ *                     "dirty-log NAME"), or NULL/0.
+ * @err:               filled on failure; may be NULL.
+ * On success the new address spaces are appended to @ctx in dump order.
+ * On failure nothing is added to @ctx. Returns 0, MT_EPARSE, MT_EINVAL or
+ * MT_ENOMEM.
+ */
+int mt_mtree_load(mt_ctx *ctx, const char *dump, size_t dump_len,
+                  const char *facts, size_t facts_len, mt_load_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MEMTREE_H */
