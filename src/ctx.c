@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctx.c: the context (allocation hooks, object lists) and transactions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void *libc_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    return malloc(size);
+}
+
+static void *libc_realloc(void *opaque, void *ptr, size_t size)
+{
+    (void)opaque;
+    return realloc(ptr, size);
+}
+
+static void libc_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    free(ptr);
+}
+
+void *mt__alloc(mt_ctx *ctx, size_t size)
+{
+    return ctx->alloc.alloc(ctx->alloc.opaque, size ? size : 1);
+}
+
+void *mt__zalloc(mt_ctx *ctx, size_t size)
+{
+    void *p = mt__alloc(ctx, size);
+
+    if (p)
+        memset(p, 0, size);
+    return p;
+}
+
+void *mt__realloc(mt_ctx *ctx, void *ptr, size_t size)
+{
+    return ctx->alloc.realloc(ctx->alloc.opaque, ptr, size ? size : 1);
+}
+
+void mt__free(mt_ctx *ctx, void *ptr)
+{
+    if (ptr)
+        ctx->alloc.free(ctx->alloc.opaque, ptr);
+}
+
+char *mt__strdup(mt_ctx *ctx, const char *s)
+{
+    size_t n;
+    char *p;
+
+    if (!s)
+        return NULL;
+    n = strlen(s) + 1;
+    p = mt__alloc(ctx, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+int mt__grow(mt_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    ncap = *cap ? *cap : 4;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return MT_ENOMEM;
+        ncap *= 2;
+    }
+    p = mt__realloc(ctx, *arr, ncap * elem);
+    if (!p)
+        return MT_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc)
+{
+    mt_allocator a = { libc_alloc, libc_realloc, libc_free, NULL };
+    mt_ctx *ctx;
+    int rc;
+
+    if (!out)
+        return MT_EINVAL;
+    *out = NULL;
+    if (alloc) {
+        if (!alloc->alloc || !alloc->realloc || !alloc->free)
+            return MT_EINVAL;
+        a = *alloc;
+    }
+    ctx = a.alloc(a.opaque, sizeof(*ctx));
+    if (!ctx)
+        return MT_ENOMEM;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->alloc = a;
+    rc = mt__flatview_new_empty(ctx, &ctx->empty_view);
+    if (rc) {
+        a.free(a.opaque, ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+void mt_ctx_free(mt_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    while (ctx->nr_as)
+        mt_as_free(ctx->as[ctx->nr_as - 1]);
+    mt__free(ctx, ctx->as);
+    /* Views the caller still holds, then regions whatever their counts:
+     * everything goes, without reference bookkeeping. */
+    while (ctx->views) {
+        mt_flatview *fv = ctx->views;
+
+        ctx->views = fv->all_next;
+        mt__free(ctx, fv->ranges);
+        mt__free(ctx, fv);
+    }
+    while (ctx->regions)
+        mt__region_destroy(ctx->regions);
+    ctx->alloc.free(ctx->alloc.opaque, ctx);
+}
+
+void mt__mark_pending(mt_ctx *ctx)
+{
+    ctx->update_pending = true;
+}
+
+void mt_begin(mt_ctx *ctx)
+{
+    if (ctx)
+        ctx->depth++;
+}
+
+int mt_commit(mt_ctx *ctx)
+{
+    int rc = 0;
+
+    if (!ctx)
+        return MT_EINVAL;
+    if (ctx->depth == 0)
+        return MT_ESTATE;
+    if (ctx->depth == 1 && ctx->update_pending) {
+        /* Render with the transaction still open, so that nothing done
+         * while publishing can start a nested render. */
+        rc = mt__as_update_all(ctx);
+        if (rc == 0)
+            ctx->update_pending = false;
+    }
+    ctx->depth--;
+    return rc;
+}
+
+unsigned mt_transaction_depth(const mt_ctx *ctx)
+{
+    return ctx ? ctx->depth : 0;
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flatview.c: flat view objects (immutable once published, reference
+ * counted, holding a reference on every region they show) and the
+ * reduction of an address-space root to the region actually rendered,
+ * which lets address spaces share one view.
+ */
+#include "internal.h"
+
+static mt_flatview *view_alloc(mt_ctx *ctx)
+{
+    mt_flatview *fv = mt__zalloc(ctx, sizeof(*fv));
+
+    if (!fv)
+        return NULL;
+    fv->ctx = ctx;
+    fv->refcount = 1;
+    fv->all_next = ctx->views;
+    if (ctx->views)
+        ctx->views->all_prev = fv;
+    ctx->views = fv;
+    return fv;
+}
+
+int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out)
+{
+    *out = view_alloc(ctx);
+    return *out ? 0 : MT_ENOMEM;
+}
+
+int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
+{
+    mt_flatview *fv;
+    size_t i;
+    int rc;
+
+    if (!phys_root) {
+        mt__flatview_ref(ctx->empty_view);
+        *out = ctx->empty_view;
+        return 0;
+    }
+    fv = view_alloc(ctx);
+    if (!fv)
+        return MT_ENOMEM;
+    rc = mt__render_ranges(ctx, phys_root, &fv->ranges, &fv->nr_ranges);
+    if (rc) {
+        fv->nr_ranges = 0;
+        mt_flatview_unref(fv);
+        return rc;
+    }
+    fv->root = mt_region_ref(phys_root);
+    for (i = 0; i < fv->nr_ranges; i++)
+        mt_region_ref(fv->ranges[i].region);
+    *out = fv;
+    return 0;
+}
+
+void mt__flatview_ref(mt_flatview *fv)
+{
+    fv->refcount++;
+}
+
+void mt_flatview_unref(mt_flatview *fv)
+{
+    mt_ctx *ctx;
+    size_t i;
+
+    if (!fv || --fv->refcount)
+        return;
+    ctx = fv->ctx;
+    if (fv->all_prev)
+        fv->all_prev->all_next = fv->all_next;
+    else
+        ctx->views = fv->all_next;
+    if (fv->all_next)
+        fv->all_next->all_prev = fv->all_prev;
+    for (i = 0; i < fv->nr_ranges; i++)
+        mt_region_unref(fv->ranges[i].region);
+    mt_region_unref(fv->root);
+    mt__free(ctx, fv->ranges);
+    mt__free(ctx, fv);
+}
+
+/*
+ * The region an address space rooted at @root actually renders, so that
+ * equal results share one view (QEMU's memory_region_get_flatview_root):
+ * follow an enabled alias with offset 0 at least as large as its target,
+ * and an enabled container with a single enabled child at address 0 that
+ * fits. NULL when nothing can show (disabled, or no enabled child).
+ */
+mt_region *mt__physical_root(mt_region *mr)
+{
+    while (mr && mr->enabled) {
+        if (mr->alias) {
+            if (mr->alias_offset == 0 && mr->size >= mr->alias->size) {
+                mr = mr->alias;
+                continue;
+            }
+        } else if (!mr->terminates) {
+            mt_region *next = NULL;
+            unsigned found = 0;
+            size_t i;
+
+            for (i = 0; i < mr->nr_subs; i++) {
+                mt_region *child = mt__sub_at(mr, i);
+
+                if (!child->enabled)
+                    continue;
+                if (++found > 1) {
+                    next = NULL;
+                    break;
+                }
+                if (child->addr == 0 && mr->size >= child->size)
+                    next = child;
+            }
+            if (found == 0)
+                return NULL;
+            if (next) {
+                mr = next;
+                continue;
+            }
+        }
+        return mr;
+    }
+    return NULL;
+}
+
+size_t mt_flatview_nr_ranges(const mt_flatview *fv)
+{
+    return fv ? fv->nr_ranges : 0;
+}
+
+const mt_flat_range *mt_flatview_range(const mt_flatview *fv, size_t i)
+{
+    if (!fv || i >= fv->nr_ranges)
+        return NULL;
+    return &fv->ranges[i];
+}
+
+mt_region *mt_flatview_root(const mt_flatview *fv)
+{
+    return fv ? fv->root : NULL;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h: data structures shared by the core's files (never installed).
+ *
+ * Object graph: an mt_ctx owns every mt_region (in ctx->regions), every
+ * mt_as (in ctx->as, creation order) and the flat views currently
+ * published. Edges that hold references: container -> subregion, alias ->
+ * target, address space -> root, flat view -> every region it shows.
+ */
+#ifndef MT_INTERNAL_H
+#define MT_INTERNAL_H
+
+#include "memtree.h"
+
+/* 128-bit arithmetic for sizes (a region may be 2^64 bytes) and for the
+ * intermediate, possibly negative, bases of alias rendering. */
+typedef unsigned __int128 mt_u128;
+typedef __int128 mt_i128;
+
+#define MT_2_64 ((mt_u128)1 << 64)
+
+/* Size as stored: MT_SIZE_FULL in the API means 2^64. */
+static inline mt_u128 mt__size_from_api(uint64_t size)
+{
+    return size == MT_SIZE_FULL ? MT_2_64 : (mt_u128)size;
+}
+
+static inline uint64_t mt__size_to_api(mt_u128 size)
+{
+    return size >= MT_2_64 ? MT_SIZE_FULL : (uint64_t)size;
+}
+
+/* Would an alias window of @size bytes at @offset reach past 2^64? */
+static inline bool mt__alias_window_overflows(uint64_t offset, mt_u128 size)
+{
+    return (mt_u128)offset + size > MT_2_64;
+}
+
+struct mt_region {
+    mt_ctx *ctx;
+    char *name;                 /* owned copy, may be NULL */
+    mt_region_kind kind;
+    unsigned refcount;          /* caller refs + container + aliases + views + AS roots */
+    mt_u128 size;               /* 0 .. 2^64 */
+    uint64_t addr;              /* within the container */
+    int priority;
+    uint64_t seq;               /* insertion stamp: orders equal priorities */
+    mt_region *container;
+
+    /*
+     * Subregions in *losing* order: ascending (priority, seq). The winning
+     * order QEMU renders and prints in is this array read backwards, so the
+     * common case (adding at equal priority) is an append.
+     * Invariant: (subs[i]->priority, subs[i]->seq) strictly increasing.
+     */
+    mt_region **subs;
+    size_t nr_subs;
+    size_t cap_subs;
+
+    mt_region *alias;           /* target, for MT_REGION_ALIAS */
+    uint64_t alias_offset;
+
+    bool enabled;
+    bool readonly;
+    bool nonvolatile;
+    bool romd_mode;             /* ROM devices; true for other kinds */
+    bool terminates;            /* leaf kinds: fills gaps between children */
+    unsigned dirty_log_count;   /* VGA logging users */
+
+    mt_ops ops;                 /* I/O and ROM device callbacks */
+    bool has_ops;
+    void *opaque;
+
+    void *host;                 /* RAM-backed kinds */
+    size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
+
+    unsigned visit;             /* scratch mark for graph walks (ctx->visit_epoch) */
+    mt_region *all_prev, *all_next; /* ctx->regions list */
+};
+
+struct mt_flatview {
+    mt_ctx *ctx;
+    unsigned refcount;
+    mt_region *root;            /* physical root, NULL for the empty view */
+    mt_flat_range *ranges;      /* sorted, disjoint, merged */
+    size_t nr_ranges;
+    mt_flatview *all_prev, *all_next; /* ctx->views list */
+};
+
+struct mt_as {
+    mt_ctx *ctx;
+    char *name;
+    mt_region *root;
+    mt_flatview *view;          /* current view (holds a reference) */
+};
+
+struct mt_ctx {
+    mt_allocator alloc;
+    unsigned depth;             /* open transactions */
+    bool update_pending;        /* topology may have changed since last render */
+    uint64_t next_seq;
+    unsigned visit_epoch;
+
+    mt_region *regions;         /* every live region */
+    mt_flatview *views;         /* every live flat view */
+
+    mt_as **as;                 /* creation order */
+    size_t nr_as;
+    size_t cap_as;
+
+    mt_flatview *empty_view;    /* the shared view of roots that show nothing */
+};
+
+/* Allocation through the context's hooks (ctx.c). */
+void *mt__alloc(mt_ctx *ctx, size_t size);
+void *mt__zalloc(mt_ctx *ctx, size_t size);
+void *mt__realloc(mt_ctx *ctx, void *ptr, size_t size);
+void mt__free(mt_ctx *ctx, void *ptr);
+char *mt__strdup(mt_ctx *ctx, const char *s);
+/* Grow *arr (element size @elem) to hold at least @need elements. */
+int mt__grow(mt_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Transactions (ctx.c). */
+void mt__mark_pending(mt_ctx *ctx);
+
+/* Regions (region.c). */
+void mt__region_destroy(mt_region *r);   /* unconditional, used by mt_ctx_free */
+static inline mt_region *mt__sub_at(const mt_region *r, size_t i)
+{
+    /* i-th subregion in winning order */
+    return r->subs[r->nr_subs - 1 - i];
+}
+
+/* Host memory of RAM regions (ram.c). */
+int mt__ram_map(mt_region *r, uint64_t size);
+void mt__ram_unmap(mt_region *r);
+
+/* Flat views (flatview.c, render.c). */
+mt_region *mt__physical_root(mt_region *root);
+int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
+                      size_t *n);
+int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
+void mt__flatview_ref(mt_flatview *fv);
+int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
+
+/* Address spaces (as.c): re-render every address space. */
+int mt__as_update_all(mt_ctx *ctx);
+
+#endif /* MT_INTERNAL_H */

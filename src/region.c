@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * region.c: creating, referencing and freeing regions, and reading their
+ * attributes. Mapping and attribute changes live in region_map.c.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static int region_alloc(mt_ctx *ctx, const char *name, uint64_t size,
+                        mt_region_kind kind, mt_region **out)
+{
+    mt_region *r;
+
+    if (!ctx || !out)
+        return MT_EINVAL;
+    *out = NULL;
+    r = mt__zalloc(ctx, sizeof(*r));
+    if (!r)
+        return MT_ENOMEM;
+    if (name) {
+        r->name = mt__strdup(ctx, name);
+        if (!r->name) {
+            mt__free(ctx, r);
+            return MT_ENOMEM;
+        }
+    }
+    r->ctx = ctx;
+    r->kind = kind;
+    r->refcount = 1;
+    r->size = mt__size_from_api(size);
+    r->enabled = true;
+    r->romd_mode = true;
+    r->terminates = kind != MT_REGION_CONTAINER && kind != MT_REGION_ALIAS;
+    r->all_next = ctx->regions;
+    if (ctx->regions)
+        ctx->regions->all_prev = r;
+    ctx->regions = r;
+    *out = r;
+    return 0;
+}
+
+/* Undo region_alloc() of a region nothing points at yet. */
+static void region_discard(mt_region *r)
+{
+    mt__region_destroy(r);
+}
+
+int mt_region_new_container(mt_ctx *ctx, const char *name, uint64_t size,
+                            mt_region **out)
+{
+    return region_alloc(ctx, name, size, MT_REGION_CONTAINER, out);
+}
+
+static void set_ops(mt_region *r, const mt_ops *ops, void *opaque)
+{
+    if (ops) {
+        r->ops = *ops;
+        r->has_ops = true;
+    }
+    r->opaque = opaque;
+}
+
+int mt_region_new_io(mt_ctx *ctx, const char *name, uint64_t size,
+                     const mt_ops *ops, void *opaque, mt_region **out)
+{
+    int rc = region_alloc(ctx, name, size, MT_REGION_IO, out);
+
+    if (rc == 0)
+        set_ops(*out, ops, opaque);
+    return rc;
+}
+
+static int new_backed(mt_ctx *ctx, const char *name, uint64_t size,
+                      mt_region_kind kind, mt_region **out)
+{
+    int rc;
+
+    if (size == MT_SIZE_FULL)
+        return MT_ERANGE;
+    rc = region_alloc(ctx, name, size, kind, out);
+    if (rc)
+        return rc;
+    rc = mt__ram_map(*out, size);
+    if (rc) {
+        region_discard(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int mt_region_new_ram(mt_ctx *ctx, const char *name, uint64_t size,
+                      mt_region **out)
+{
+    return new_backed(ctx, name, size, MT_REGION_RAM, out);
+}
+
+int mt_region_new_rom(mt_ctx *ctx, const char *name, uint64_t size,
+                      mt_region **out)
+{
+    int rc = new_backed(ctx, name, size, MT_REGION_RAM, out);
+
+    if (rc == 0)
+        (*out)->readonly = true;
+    return rc;
+}
+
+int mt_region_new_rom_device(mt_ctx *ctx, const char *name, uint64_t size,
+                             const mt_ops *ops, void *opaque, mt_region **out)
+{
+    int rc = new_backed(ctx, name, size, MT_REGION_ROM_DEVICE, out);
+
+    if (rc == 0)
+        set_ops(*out, ops, opaque);
+    return rc;
+}
+
+static int new_over_ptr(mt_ctx *ctx, const char *name, uint64_t size,
+                        void *host, mt_region_kind kind, mt_region **out)
+{
+    int rc;
+
+    if (!host && size)
+        return MT_EINVAL;
+    if (size == MT_SIZE_FULL)
+        return MT_ERANGE;
+    rc = region_alloc(ctx, name, size, kind, out);
+    if (rc == 0)
+        (*out)->host = host;
+    return rc;
+}
+
+int mt_region_new_ram_ptr(mt_ctx *ctx, const char *name, uint64_t size,
+                          void *host, mt_region **out)
+{
+    return new_over_ptr(ctx, name, size, host, MT_REGION_RAM, out);
+}
+
+int mt_region_new_ram_device(mt_ctx *ctx, const char *name, uint64_t size,
+                             void *host, mt_region **out)
+{
+    return new_over_ptr(ctx, name, size, host, MT_REGION_RAM_DEVICE, out);
+}
+
+int mt_region_new_alias(mt_ctx *ctx, const char *name, mt_region *target,
+                        uint64_t offset, uint64_t size, mt_region **out)
+{
+    int rc;
+
+    if (!ctx || !out)
+        return MT_EINVAL;
+    *out = NULL;
+    if (!target || target->ctx != ctx)
+        return MT_EINVAL;
+    if (mt__alias_window_overflows(offset, mt__size_from_api(size)))
+        return MT_ERANGE;
+    rc = region_alloc(ctx, name, size, MT_REGION_ALIAS, out);
+    if (rc)
+        return rc;
+    (*out)->alias = mt_region_ref(target);
+    (*out)->alias_offset = offset;
+    return 0;
+}
+
+mt_region *mt_region_ref(mt_region *r)
+{
+    if (r)
+        r->refcount++;
+    return r;
+}
+
+/*
+ * Free @r and drop the references it holds. Nothing can reach a region
+ * whose count fell to zero (no container, alias, view or address space
+ * holds it), so no address space changes and no render is needed.
+ */
+static void region_release(mt_region *r)
+{
+    mt_region *target = r->alias;
+
+    while (r->nr_subs) {
+        mt_region *sub = r->subs[--r->nr_subs];
+
+        sub->container = NULL;
+        mt_region_unref(sub);
+    }
+    r->alias = NULL;
+    mt__region_destroy(r);
+    mt_region_unref(target);
+}
+
+void mt_region_unref(mt_region *r)
+{
+    if (!r || r->refcount == 0)
+        return;
+    if (--r->refcount == 0)
+        region_release(r);
+}
+
+void mt__region_destroy(mt_region *r)
+{
+    mt_ctx *ctx = r->ctx;
+    size_t i;
+
+    /* Only mt_ctx_free destroys regions that still have subregions. */
+    for (i = 0; i < r->nr_subs; i++)
+        r->subs[i]->container = NULL;
+    if (r->container) {
+        mt_region *c = r->container;
+
+        for (i = 0; i < c->nr_subs; i++) {
+            if (c->subs[i] == r) {
+                memmove(&c->subs[i], &c->subs[i + 1],
+                        (c->nr_subs - i - 1) * sizeof(*c->subs));
+                c->nr_subs--;
+                break;
+            }
+        }
+    }
+    if (r->all_prev)
+        r->all_prev->all_next = r->all_next;
+    else
+        ctx->regions = r->all_next;
+    if (r->all_next)
+        r->all_next->all_prev = r->all_prev;
+    mt__ram_unmap(r);
+    mt__free(ctx, r->subs);
+    mt__free(ctx, r->name);
+    mt__free(ctx, r);
+}
+
+/* ---- inspection ---------------------------------------------------------- */
+
+mt_ctx *mt_region_ctx(const mt_region *r)
+{
+    return r ? r->ctx : NULL;
+}
+
+const char *mt_region_name(const mt_region *r)
+{
+    return r ? r->name : NULL;
+}
+
+mt_region_kind mt_region_kind_of(const mt_region *r)
+{
+    return r ? r->kind : MT_REGION_CONTAINER;
+}
+
+uint64_t mt_region_size(const mt_region *r)
+{
+    return r ? mt__size_to_api(r->size) : 0;
+}
+
+uint64_t mt_region_addr(const mt_region *r)
+{
+    return r ? r->addr : 0;
+}
+
+int mt_region_priority(const mt_region *r)
+{
+    return r ? r->priority : 0;
+}
+
+bool mt_region_enabled(const mt_region *r)
+{
+    return r && r->enabled;
+}
+
+bool mt_region_readonly(const mt_region *r)
+{
+    return r && r->readonly;
+}
+
+bool mt_region_nonvolatile(const mt_region *r)
+{
+    return r && r->nonvolatile;
+}
+
+bool mt_region_romd(const mt_region *r)
+{
+    return r && r->romd_mode;
+}
+
+bool mt_region_dirty_log(const mt_region *r)
+{
+    return r && r->dirty_log_count > 0;
+}
+
+bool mt_region_terminates(const mt_region *r)
+{
+    return r && r->terminates;
+}
+
+mt_region *mt_region_container(const mt_region *r)
+{
+    return r ? r->container : NULL;
+}
+
+mt_region *mt_region_alias_target(const mt_region *r)
+{
+    return r ? r->alias : NULL;
+}
+
+uint64_t mt_region_alias_offset(const mt_region *r)
+{
+    return r ? r->alias_offset : 0;
+}
+
+void *mt_region_ram_ptr(const mt_region *r)
+{
+    return r ? r->host : NULL;
+}
+
+size_t mt_region_nr_subregions(const mt_region *r)
+{
+    return r ? r->nr_subs : 0;
+}
+
+mt_region *mt_region_subregion(const mt_region *r, size_t i)
+{
+    if (!r || i >= r->nr_subs)
+        return NULL;
+    return mt__sub_at(r, i);
+}
