@@ -263,35 +263,55 @@ static size_t first_line_len(const char *s)
     return nl ? (size_t)(nl - s) : strlen(s);
 }
 
-/* An unmatched block of @a with the same first line as @b, or NULL. */
-static const struct block *same_header(const struct block_set *a, const struct block *b)
+/* Number of leading lines @x and @y have in common. */
+static size_t common_lines(const char *x, const char *y)
 {
-    size_t len = first_line_len(b->text);
+    size_t n = 0;
+
+    while (*x && *y) {
+        size_t lx = first_line_len(x), ly = first_line_len(y);
+
+        if (lx != ly || memcmp(x, y, lx))
+            break;
+        n++;
+        x += lx + (x[lx] == '\n');
+        y += ly + (y[ly] == '\n');
+    }
+    return n;
+}
+
+/*
+ * The unmatched block of @a that shares the most leading lines (at least
+ * the first) with @b, or NULL: the likely counterpart of a missing block.
+ */
+static const struct block *closest_peer(const struct block_set *a, const struct block *b)
+{
+    const struct block *best = NULL;
+    size_t best_n = 0;
 
     for (size_t i = 0; i < a->n; i++) {
-        const char *t = a->v[i].text;
+        size_t n = a->v[i].matched ? 0 : common_lines(a->v[i].text, b->text);
 
-        if (!a->v[i].matched && first_line_len(t) == len && !memcmp(t, b->text, len))
-            return &a->v[i];
+        if (n > best_n) {
+            best = &a->v[i];
+            best_n = n;
+        }
     }
-    return NULL;
+    return best;
 }
 
 /* Print the first line where @exp and @act differ. */
 static void report_line_diff(FILE *f, const char *exp, const char *act)
 {
-    unsigned lineno = 1;
+    size_t same = common_lines(exp, act);
 
-    while (*exp && *act) {
+    for (size_t i = 0; i < same; i++) {
         size_t le = first_line_len(exp), la = first_line_len(act);
 
-        if (le != la || memcmp(exp, act, le))
-            break;
         exp += le + (exp[le] == '\n');
         act += la + (act[la] == '\n');
-        lineno++;
     }
-    fprintf(f, "  first difference at line %u of the block:\n", lineno);
+    fprintf(f, "  first difference at line %zu of the block:\n", same + 1);
     fprintf(f, "    expected: %.*s\n", *exp ? (int)first_line_len(exp) : 5,
             *exp ? exp : "(end)");
     fprintf(f, "    actual:   %.*s\n", *act ? (int)first_line_len(act) : 5,
@@ -320,7 +340,7 @@ static void report_diff(FILE *f, const struct block_set *e, const struct block_s
         report_head(f, "+", extra->text, 6);
         return;
     }
-    peer = same_header(a, miss);
+    peer = closest_peer(a, miss);
     fprintf(f, "  first missing block: %.*s\n", (int)first_line_len(miss->text),
             miss->text);
     if (peer) {
