@@ -459,6 +459,140 @@ const mt_flat_range *mt_flatview_range(const mt_flatview *fv, size_t i);
 mt_region *mt_flatview_root(const mt_flatview *fv);
 
 /* ------------------------------------------------------------------------ */
+/* Access path: reads and writes through an address space                   */
+/* ------------------------------------------------------------------------ */
+/*
+ * Semantics follow QEMU 7.2 (docs/access.md has the details):
+ * - Holes: reads return zeros with MT_TX_DECODE_ERROR, writes are dropped
+ *   with MT_TX_DECODE_ERROR. (A port space whose root is an I/O region with
+ *   mt_ops_unassigned_io() reads all-ones with MT_TX_OK instead.)
+ * - RAM is copied directly. ROM refuses writes with MT_TX_DECODE_ERROR
+ *   (mt_as_write_rom() loads firmware). A ROM device in ROMD mode reads
+ *   directly and sends writes to its callbacks; in MMIO mode both go to the
+ *   callbacks. RAM made read-only only by a read-only alias or container
+ *   above it is still written (the region's own flag decides, as in QEMU).
+ * - I/O regions: each access is cut into pieces the device accepts
+ *   (valid/impl rules of mt_ops, natural alignment), values are laid out in
+ *   the buffer in the device's byte order, and the results of all pieces
+ *   are ORed.
+ * - attrs.memory: a piece that is not RAM is skipped with
+ *   MT_TX_ACCESS_ERROR.
+ * - Re-entrancy guard: an I/O region entered again on the same thread while one of its callbacks runs, for example
+ *   because the device DMAs into its own registers, is refused with
+ *   MT_TX_ACCESS_ERROR. Regions sharing a guard (mt_region_set_guard) count
+ *   as one device. mt_region_set_reentrancy_guard(r, false) opts out.
+ * Accesses of length 0 succeed without doing anything. All access calls
+ * read the address space's current flat view. Callbacks run on the calling
+ * thread; they may access the address space (subject to the guard).
+ */
+
+/**
+ * mt_ops_unassigned_io - callbacks of an unassigned port-I/O space: reads
+ * return all-ones, writes are ignored, any size is accepted, MT_TX_OK.
+ * Use as the ops of an I/O address space's root region. Static; thread-safe.
+ */
+const mt_ops *mt_ops_unassigned_io(void);
+
+/** mt_as_read - read @len bytes at @addr into @buf. Returns ORed MT_TX_* bits. */
+mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
+                     uint64_t len);
+
+/** mt_as_write - write @len bytes from @buf at @addr. Returns ORed MT_TX_* bits. */
+mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
+                      const void *buf, uint64_t len);
+
+/** mt_as_rw - mt_as_write() when @is_write, else mt_as_read(). */
+mt_result mt_as_rw(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
+                   uint64_t len, bool is_write);
+
+/**
+ * mt_as_write_rom - write into RAM, ROM and ROM-device memory alike, as a
+ * firmware loader does; I/O pieces are skipped. Returns MT_TX_OK.
+ */
+mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
+                          const void *buf, uint64_t len);
+
+/**
+ * mt_as_load - load @size (1, 2, 4 or 8) bytes at @addr as an integer of
+ * byte order @endian into *@value (zero-extended). Never split: an access
+ * that straddles two ranges, or hits anything but directly readable memory,
+ * is sent whole to the callbacks of the region at @addr (QEMU's ld*_phys).
+ * Returns MT_TX_* bits; MT_TX_DECODE_ERROR for a bad @size.
+ */
+mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
+                     mt_endian endian, mt_attrs attrs, uint64_t *value);
+
+/** mt_as_store - the store counterpart of mt_as_load(). */
+mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
+                      mt_endian endian, mt_attrs attrs, uint64_t value);
+
+/**
+ * mt_as_translate - what answers at @addr.
+ * @region: receives the terminal region, or NULL for a hole. Borrowed:
+ *          valid while the caller keeps the region alive (see
+ *          mt_region_ref) or until the next commit.
+ * @offset: receives the offset of @addr in that region.
+ * @len:    in: the length wanted; out: how much of it the same region
+ *          answers contiguously (for RAM, clipped to the range; for holes,
+ *          to the hole).
+ * Returns 0 or MT_EINVAL.
+ */
+int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
+                    mt_region **region, uint64_t *offset, uint64_t *len);
+
+/**
+ * mt_as_access_valid - would an access of @len bytes at @addr be accepted
+ * everywhere (mapped, and accepted by every device piece)? Nothing is
+ * accessed.
+ */
+bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
+                        bool is_write, mt_attrs attrs);
+
+/**
+ * mt_as_map - map guest memory for DMA.
+ * @len: in: bytes wanted; out: bytes mapped (may be less; 0 on failure).
+ * Returns a host pointer: directly into RAM, extended while the same region
+ * continues, or a bounce buffer for anything else (pre-filled by a read
+ * unless @is_write; written back by mt_as_unmap when @is_write). Bounce
+ * buffers of one address space share a byte budget
+ * (mt_as_set_bounce_budget, default 4096): when it is spent, returns NULL
+ * with *@len = 0. Every successful map must be unmapped.
+ */
+void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
+                mt_attrs attrs);
+
+/**
+ * mt_as_unmap - end a mapping made by mt_as_map().
+ * @buf, @len:   what mt_as_map returned and mapped.
+ * @access_len:  bytes actually accessed (written back for bounce buffers).
+ * Returns 0, or MT_EINVAL if @buf is not an open mapping of @as.
+ */
+int mt_as_unmap(mt_as *as, void *buf, uint64_t len, bool is_write,
+                uint64_t access_len);
+
+/** mt_as_set_bounce_budget - bytes of bounce buffers @as may hold at once. */
+int mt_as_set_bounce_budget(mt_as *as, uint64_t bytes);
+
+/**
+ * mt_region_set_reentrancy_guard - turn @r's re-entrancy guard off (false)
+ * or back on (true, the default) for a device that legitimately accesses
+ * its own registers.
+ */
+int mt_region_set_reentrancy_guard(mt_region *r, bool on);
+
+/**
+ * struct mt_guard - the re-entrancy guard of one device, shared by all its
+ * regions. Caller-allocated (zero-initialise it); must outlive the regions
+ * using it. Without one, each region is its own device.
+ */
+typedef struct mt_guard {
+    void *reserved; /* private to memtree */
+} mt_guard;
+
+/** mt_region_set_guard - make @r use @guard (NULL: back to its own). */
+int mt_region_set_guard(mt_region *r, mt_guard *guard);
+
+/* ------------------------------------------------------------------------ */
 /* `info mtree` printing and loading                                         */
 /* ------------------------------------------------------------------------ */
 

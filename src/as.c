@@ -33,6 +33,7 @@ int mt_as_new(mt_ctx *ctx, mt_region *root, const char *name, mt_as **out)
     as->root = mt_region_ref(root);
     mt__flatview_ref(ctx->empty_view);
     as->view = ctx->empty_view;
+    as->bounce_budget = 4096;
     ctx->as[ctx->nr_as++] = as;
     *out = as;
     /* Render now (or at the outermost commit). A failed render leaves the
@@ -58,6 +59,7 @@ void mt_as_free(mt_as *as)
             break;
         }
     }
+    mt__as_drop_mappings(as);
     mt_flatview_unref(as->view);
     mt_region_unref(as->root);
     mt__free(ctx, as->name);

@@ -126,6 +126,7 @@ void mt_ctx_free(mt_ctx *ctx)
         mt_flatview *fv = ctx->views;
 
         ctx->views = fv->all_next;
+        mt__free(ctx, fv->starts);
         mt__free(ctx, fv->ranges);
         mt__free(ctx, fv);
     }

@@ -48,9 +48,19 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
         mt_flatview_unref(fv);
         return rc;
     }
+    fv->starts = mt__alloc(ctx, fv->nr_ranges * sizeof(*fv->starts));
+    if (!fv->starts) {
+        mt__free(ctx, fv->ranges);
+        fv->ranges = NULL;
+        fv->nr_ranges = 0;
+        mt_flatview_unref(fv);
+        return MT_ENOMEM;
+    }
     fv->root = mt_region_ref(phys_root);
-    for (i = 0; i < fv->nr_ranges; i++)
+    for (i = 0; i < fv->nr_ranges; i++) {
+        fv->starts[i] = fv->ranges[i].start;
         mt_region_ref(fv->ranges[i].region);
+    }
     *out = fv;
     return 0;
 }
@@ -77,6 +87,7 @@ void mt_flatview_unref(mt_flatview *fv)
     for (i = 0; i < fv->nr_ranges; i++)
         mt_region_unref(fv->ranges[i].region);
     mt_region_unref(fv->root);
+    mt__free(ctx, fv->starts);
     mt__free(ctx, fv->ranges);
     mt__free(ctx, fv);
 }

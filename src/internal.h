@@ -10,6 +10,8 @@
 #ifndef MT_INTERNAL_H
 #define MT_INTERNAL_H
 
+#include <stdatomic.h>
+
 #include "memtree.h"
 
 /* 128-bit arithmetic for sizes (a region may be 2^64 bytes) and for the
@@ -71,6 +73,9 @@ struct mt_region {
     bool has_ops;
     void *opaque;
 
+    bool guard_off;             /* re-entrancy guard disabled */
+    mt_guard *guard;            /* shared device guard, or NULL: the region itself */
+
     void *host;                 /* RAM-backed kinds */
     size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
 
@@ -84,14 +89,32 @@ struct mt_flatview {
     mt_region *root;            /* physical root, NULL for the empty view */
     mt_flat_range *ranges;      /* sorted, disjoint, merged */
     size_t nr_ranges;
+    uint64_t *starts;           /* ranges[i].start, packed for lookup */
+    atomic_size_t mru;          /* last range hit (a hint; any value is safe) */
     mt_flatview *all_prev, *all_next; /* ctx->views list */
 };
+
+/* An open mt_as_map() mapping. */
+typedef struct mt_mapping {
+    void *buf;
+    uint64_t len;
+    uint64_t addr;              /* guest address (bounce buffers) */
+    mt_region *region;          /* referenced while mapped */
+    bool bounce;
+    mt_attrs attrs;             /* of the map, for the write-back */
+} mt_mapping;
 
 struct mt_as {
     mt_ctx *ctx;
     char *name;
     mt_region *root;
     mt_flatview *view;          /* current view (holds a reference) */
+
+    mt_mapping *maps;           /* open mappings */
+    size_t nr_maps;
+    size_t cap_maps;
+    uint64_t bounce_budget;     /* bytes of bounce buffers allowed at once */
+    uint64_t bounce_used;
 };
 
 struct mt_ctx {
@@ -143,7 +166,74 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
 void mt__flatview_ref(mt_flatview *fv);
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
 
+/*
+ * Range of @fv containing @addr, or NULL for a hole: last-hit check, then a
+ * binary search over the packed start addresses.
+ */
+static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
+{
+    size_t m = atomic_load_explicit(&fv->mru, memory_order_relaxed);
+    size_t lo = 0, n = fv->nr_ranges;
+    const mt_flat_range *fr;
+
+    if (m < n) {
+        fr = &fv->ranges[m];
+        if (fr->start <= addr && addr <= fr->last)
+            return fr;
+    }
+    /* Find the last start <= addr. */
+    while (n > 1) {
+        size_t half = n / 2;
+
+        if (fv->starts[lo + half] <= addr)
+            lo += half;
+        n -= half;
+    }
+    if (fv->nr_ranges == 0 || fv->starts[lo] > addr)
+        return NULL;
+    fr = &fv->ranges[lo];
+    if (addr > fr->last)
+        return NULL;
+    atomic_store_explicit(&fv->mru, lo, memory_order_relaxed);
+    return fr;
+}
+
 /* Address spaces (as.c): re-render every address space. */
 int mt__as_update_all(mt_ctx *ctx);
+
+/* DMA mappings (map.c): release every open mapping of @as. */
+void mt__as_drop_mappings(mt_as *as);
+
+/* Device callbacks (mmio.c). */
+bool mt__access_valid(mt_region *mr, uint64_t addr, unsigned size,
+                      bool is_write, mt_attrs attrs);
+mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,
+                            unsigned size, mt_endian op, mt_attrs attrs);
+mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
+                             unsigned size, mt_endian op, mt_attrs attrs);
+/* Largest piece (power of two) the device takes at @addr, at most @len. */
+unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr);
+/* Endianness the device's values are laid out in, in byte buffers. */
+static inline mt_endian mt__region_endian(const mt_region *mr)
+{
+    return mr->has_ops ? mr->ops.endian : MT_ENDIAN_LITTLE;
+}
+
+/* Direct access rules (QEMU memory_access_is_direct). */
+static inline bool mt__is_ram(const mt_region *mr)
+{
+    return mr->kind == MT_REGION_RAM || mr->kind == MT_REGION_RAM_DEVICE;
+}
+
+static inline bool mt__direct_read(const mt_region *mr)
+{
+    return mr->kind == MT_REGION_RAM ||
+           (mr->kind == MT_REGION_ROM_DEVICE && mr->romd_mode);
+}
+
+static inline bool mt__direct_write(const mt_region *mr)
+{
+    return mr->kind == MT_REGION_RAM && !mr->readonly;
+}
 
 #endif /* MT_INTERNAL_H */

@@ -280,3 +280,19 @@ int mt_region_set_dirty_log(mt_region *r, bool on)
         mt__mark_pending(r->ctx);
     return mt_commit(r->ctx);
 }
+
+int mt_region_set_reentrancy_guard(mt_region *r, bool on)
+{
+    if (!r)
+        return MT_EINVAL;
+    r->guard_off = !on;
+    return 0;
+}
+
+int mt_region_set_guard(mt_region *r, mt_guard *guard)
+{
+    if (!r)
+        return MT_EINVAL;
+    r->guard = guard;
+    return 0;
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * access.c: reads and writes of any length through an address space
+ * (QEMU's address_space_rw family), fixed-size loads and stores, translate
+ * and the validity check. The flat view is walked piece by piece: holes,
+ * direct memory copies, and device pieces cut to what the device takes.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Bytes from @addr to the end of @fr, capped at @len (no 2^64 overflow). */
+static uint64_t piece_len(const mt_flat_range *fr, uint64_t addr,
+                          uint64_t len)
+{
+    uint64_t avail_m1 = fr->last - addr;
+
+    return len - 1 <= avail_m1 ? len : avail_m1 + 1;
+}
+
+/* Bytes from @addr (in a hole) up to the next range, capped at @len. */
+static uint64_t hole_len(const mt_flatview *fv, uint64_t addr, uint64_t len)
+{
+    size_t lo = 0, hi = fv->nr_ranges;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (fv->starts[mid] <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < fv->nr_ranges && fv->starts[lo] - addr < len)
+        return fv->starts[lo] - addr;
+    return len;
+}
+
+static uint64_t bytes_to_value(const uint8_t *p, unsigned size, mt_endian e)
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < size; i++) {
+        unsigned idx = e == MT_ENDIAN_BIG ? i : size - 1 - i;
+
+        v = (v << 8) | p[idx];
+    }
+    return v;
+}
+
+static void value_to_bytes(uint8_t *p, unsigned size, mt_endian e,
+                           uint64_t v)
+{
+    unsigned i;
+
+    for (i = 0; i < size; i++) {
+        unsigned idx = e == MT_ENDIAN_BIG ? size - 1 - i : i;
+
+        p[idx] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* One device piece of a buffer access; *@l is cut to what the device takes. */
+static mt_result device_piece(mt_region *mr, uint64_t xlat, mt_attrs attrs,
+                              uint8_t *buf, uint64_t *l, bool is_write)
+{
+    unsigned size = mt__access_size(mr, *l, xlat);
+    mt_endian e = mt__region_endian(mr);
+    uint64_t v;
+    mt_result res;
+
+    *l = size;
+    if (is_write)
+        return mt__dispatch_write(mr, xlat, bytes_to_value(buf, size, e),
+                                  size, e, attrs);
+    res = mt__dispatch_read(mr, xlat, &v, size, e, attrs);
+    value_to_bytes(buf, size, e, v);
+    return res;
+}
+
+static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
+                       uint8_t *buf, uint64_t len, bool is_write)
+{
+    mt_result res = MT_TX_OK;
+
+    while (len) {
+        const mt_flat_range *fr = mt__lookup(fv, addr);
+        mt_region *mr;
+        uint64_t l, xlat;
+
+        if (!fr) {
+            l = hole_len(fv, addr, len);
+            if (!is_write)
+                memset(buf, 0, l);
+            res |= MT_TX_DECODE_ERROR;
+        } else {
+            mr = fr->region;
+            l = piece_len(fr, addr, len);
+            xlat = fr->offset + (addr - fr->start);
+            if (attrs.memory && !mt__is_ram(mr))
+                res |= MT_TX_ACCESS_ERROR;
+            else if (is_write && mt__direct_write(mr))
+                memcpy((uint8_t *)mr->host + xlat, buf, l);
+            else if (!is_write && mt__direct_read(mr))
+                memcpy(buf, (uint8_t *)mr->host + xlat, l);
+            else
+                res |= device_piece(mr, xlat, attrs, buf, &l, is_write);
+        }
+        buf += l;
+        addr += l;
+        len -= l;
+    }
+    return res;
+}
+
+mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
+                     uint64_t len)
+{
+    if (!as || (!buf && len))
+        return MT_TX_DECODE_ERROR;
+    return fv_rw(as->view, addr, attrs, buf, len, false);
+}
+
+mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
+                      const void *buf, uint64_t len)
+{
+    if (!as || (!buf && len))
+        return MT_TX_DECODE_ERROR;
+    return fv_rw(as->view, addr, attrs, (uint8_t *)buf, len, true);
+}
+
+mt_result mt_as_rw(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
+                   uint64_t len, bool is_write)
+{
+    return is_write ? mt_as_write(as, addr, attrs, buf, len)
+                    : mt_as_read(as, addr, attrs, buf, len);
+}
+
+mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
+                          const void *buf, uint64_t len)
+{
+    const uint8_t *p = buf;
+
+    (void)attrs;
+    if (!as || (!buf && len))
+        return MT_TX_DECODE_ERROR;
+    while (len) {
+        mt_flatview *fv = as->view;
+        const mt_flat_range *fr = mt__lookup(fv, addr);
+        uint64_t l;
+
+        if (!fr) {
+            l = hole_len(fv, addr, len);
+        } else {
+            mt_region *mr = fr->region;
+
+            l = piece_len(fr, addr, len);
+            if (mt__is_ram(mr) || (mr->kind == MT_REGION_ROM_DEVICE &&
+                                   mr->romd_mode))
+                memcpy((uint8_t *)mr->host + fr->offset + (addr - fr->start),
+                       p, l);
+        }
+        p += l;
+        addr += l;
+        len -= l;
+    }
+    return MT_TX_OK;
+}
+
+static bool valid_size(unsigned size)
+{
+    return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
+                     mt_endian endian, mt_attrs attrs, uint64_t *value)
+{
+    const mt_flat_range *fr;
+    mt_region *mr;
+    uint64_t xlat;
+
+    if (!value)
+        return MT_TX_DECODE_ERROR;
+    *value = 0;
+    if (!as || !valid_size(size))
+        return MT_TX_DECODE_ERROR;
+    fr = mt__lookup(as->view, addr);
+    if (!fr)
+        return MT_TX_DECODE_ERROR;
+    mr = fr->region;
+    xlat = fr->offset + (addr - fr->start);
+    if (attrs.memory && !mt__is_ram(mr))
+        return MT_TX_ACCESS_ERROR;
+    if (piece_len(fr, addr, size) < size || !mt__direct_read(mr))
+        return mt__dispatch_read(mr, xlat, value, size, endian, attrs);
+    *value = bytes_to_value((uint8_t *)mr->host + xlat, size, endian);
+    return MT_TX_OK;
+}
+
+mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
+                      mt_endian endian, mt_attrs attrs, uint64_t value)
+{
+    const mt_flat_range *fr;
+    mt_region *mr;
+    uint64_t xlat;
+
+    if (!as || !valid_size(size))
+        return MT_TX_DECODE_ERROR;
+    fr = mt__lookup(as->view, addr);
+    if (!fr)
+        return MT_TX_DECODE_ERROR;
+    mr = fr->region;
+    xlat = fr->offset + (addr - fr->start);
+    if (attrs.memory && !mt__is_ram(mr))
+        return MT_TX_ACCESS_ERROR;
+    if (piece_len(fr, addr, size) < size || !mt__direct_write(mr))
+        return mt__dispatch_write(mr, xlat, value, size, endian, attrs);
+    value_to_bytes((uint8_t *)mr->host + xlat, size, endian, value);
+    return MT_TX_OK;
+}
+
+int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
+                    mt_region **region, uint64_t *offset, uint64_t *len)
+{
+    const mt_flat_range *fr;
+
+    (void)attrs;
+    if (!as || !region || !offset || !len)
+        return MT_EINVAL;
+    fr = mt__lookup(as->view, addr);
+    if (!fr) {
+        *region = NULL;
+        *offset = 0;
+        if (*len)
+            *len = hole_len(as->view, addr, *len);
+        return 0;
+    }
+    *region = fr->region;
+    *offset = fr->offset + (addr - fr->start);
+    if (*len)
+        *len = piece_len(fr, addr, *len);
+    return 0;
+}
+
+bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
+                        bool is_write, mt_attrs attrs)
+{
+    if (!as)
+        return false;
+    while (len) {
+        const mt_flat_range *fr = mt__lookup(as->view, addr);
+        mt_region *mr;
+        uint64_t l, xlat;
+
+        if (!fr)
+            return false;
+        mr = fr->region;
+        l = piece_len(fr, addr, len);
+        xlat = fr->offset + (addr - fr->start);
+        if (attrs.memory && !mt__is_ram(mr))
+            return false;
+        if (!(is_write ? mt__direct_write(mr) : mt__direct_read(mr))) {
+            l = mt__access_size(mr, l, xlat);
+            if (!mt__access_valid(mr, xlat, (unsigned)l, is_write, attrs))
+                return false;
+        }
+        addr += l;
+        len -= l;
+    }
+    return true;
+}

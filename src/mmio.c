@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmio.c: calling a device's callbacks for one access, with QEMU 7.2's
+ * rules: the bus validity check (valid.*), widening or splitting to the
+ * sizes the callbacks implement (impl.*), byte order, and the re-entrancy
+ * guard that refuses a device entered again while it is handling an
+ * access on the same thread.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Devices (guard identities) currently inside a callback on this thread.
+ * Frames live on the stack of the accessing calls. */
+typedef struct guard_frame {
+    const void *id;
+    struct guard_frame *prev;
+} guard_frame;
+
+static _Thread_local guard_frame *active_guards;
+
+static mt_result ram_device_read(void *opaque, uint64_t offset,
+                                 uint64_t *value, unsigned size, mt_attrs a)
+{
+    uint8_t *p = (uint8_t *)opaque + offset;
+
+    (void)a;
+    switch (size) {
+    case 1: { uint8_t v; memcpy(&v, p, 1); *value = v; break; }
+    case 2: { uint16_t v; memcpy(&v, p, 2); *value = v; break; }
+    case 4: { uint32_t v; memcpy(&v, p, 4); *value = v; break; }
+    default: { uint64_t v; memcpy(&v, p, 8); *value = v; break; }
+    }
+    return MT_TX_OK;
+}
+
+static mt_result ram_device_write(void *opaque, uint64_t offset,
+                                  uint64_t value, unsigned size, mt_attrs a)
+{
+    uint8_t *p = (uint8_t *)opaque + offset;
+
+    (void)a;
+    switch (size) {
+    case 1: { uint8_t v = (uint8_t)value; memcpy(p, &v, 1); break; }
+    case 2: { uint16_t v = (uint16_t)value; memcpy(p, &v, 2); break; }
+    case 4: { uint32_t v = (uint32_t)value; memcpy(p, &v, 4); break; }
+    default: memcpy(p, &value, 8); break;
+    }
+    return MT_TX_OK;
+}
+
+/* Host-order 1..8 byte accessors over the memory of a RAM device. */
+static const mt_ops ram_device_ops = {
+    .read = ram_device_read,
+    .write = ram_device_write,
+    .endian = MT_ENDIAN_LITTLE,
+    .valid = { 1, 8, true, NULL },
+    .impl = { 1, 8, true },
+};
+
+static mt_result unassigned_io_read(void *opaque, uint64_t offset,
+                                    uint64_t *value, unsigned size, mt_attrs a)
+{
+    (void)opaque, (void)offset, (void)a;
+    *value = size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+    return MT_TX_OK;
+}
+
+static mt_result unassigned_io_write(void *opaque, uint64_t offset,
+                                     uint64_t value, unsigned size, mt_attrs a)
+{
+    (void)opaque, (void)offset, (void)value, (void)size, (void)a;
+    return MT_TX_OK;
+}
+
+static const mt_ops unassigned_io_ops = {
+    .read = unassigned_io_read,
+    .write = unassigned_io_write,
+    .endian = MT_ENDIAN_LITTLE,
+};
+
+const mt_ops *mt_ops_unassigned_io(void)
+{
+    return &unassigned_io_ops;
+}
+
+/* Callbacks of @mr and their opaque, or NULL when it accepts nothing. */
+static const mt_ops *region_ops(const mt_region *mr, void **opaque)
+{
+    if (mr->kind == MT_REGION_RAM_DEVICE) {
+        *opaque = mr->host;
+        return &ram_device_ops;
+    }
+    *opaque = mr->opaque;
+    return mr->has_ops ? &mr->ops : NULL;
+}
+
+bool mt__access_valid(mt_region *mr, uint64_t addr, unsigned size,
+                      bool is_write, mt_attrs attrs)
+{
+    void *opaque;
+    const mt_ops *ops = region_ops(mr, &opaque);
+
+    if (!ops)
+        return false; /* like QEMU's unassigned ops: accepts nothing */
+    if (ops->valid.accepts &&
+        !ops->valid.accepts(opaque, addr, size, is_write, attrs))
+        return false;
+    if (!ops->valid.unaligned && (addr & (size - 1)))
+        return false;
+    if (!ops->valid.max_access_size)
+        return true;
+    return size <= ops->valid.max_access_size &&
+           size >= ops->valid.min_access_size;
+}
+
+unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr)
+{
+    void *opaque;
+    const mt_ops *ops = region_ops(mr, &opaque);
+    unsigned max = ops && ops->valid.max_access_size
+                       ? ops->valid.max_access_size : 4;
+    unsigned l;
+
+    if (!ops || !ops->impl.unaligned) {
+        uint64_t align = addr & -addr;
+
+        if (align && align < max)
+            max = (unsigned)align;
+    }
+    l = len < max ? (unsigned)len : max;
+    while (l & (l - 1))
+        l &= l - 1; /* round down to a power of two */
+    return l;
+}
+
+static uint64_t bswap(uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 2: return __builtin_bswap16((uint16_t)v);
+    case 4: return __builtin_bswap32((uint32_t)v);
+    case 8: return __builtin_bswap64(v);
+    default: return v;
+    }
+}
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+}
+
+static uint64_t shifted(uint64_t v, int shift)
+{
+    return shift >= 0 ? v << shift : v >> -shift;
+}
+
+static bool guarded(const mt_region *mr)
+{
+    return mr->kind == MT_REGION_IO && !mr->guard_off && !mr->readonly;
+}
+
+/*
+ * Run the callbacks for one access of @size bytes (QEMU's
+ * access_with_adjusted_size): widened to impl.min at the same address, or
+ * split into impl.max pieces, least significant piece first for a
+ * little-endian device, most significant first for a big-endian one.
+ */
+static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
+                          unsigned size, bool is_write, mt_attrs attrs)
+{
+    void *opaque;
+    const mt_ops *ops = region_ops(mr, &opaque);
+    unsigned min = ops->impl.min_access_size ? ops->impl.min_access_size : 1;
+    unsigned max = ops->impl.max_access_size ? ops->impl.max_access_size : 4;
+    unsigned asz = size < min ? min : size > max ? max : size;
+    uint64_t mask = size_mask(asz);
+    bool big = ops->endian == MT_ENDIAN_BIG;
+    guard_frame frame = { mr->guard ? (const void *)mr->guard : mr, NULL };
+    mt_result res = MT_TX_OK;
+    bool pushed = false;
+    unsigned i;
+
+    if (guarded(mr)) {
+        for (guard_frame *g = active_guards; g; g = g->prev)
+            if (g->id == frame.id)
+                return MT_TX_ACCESS_ERROR;
+        frame.prev = active_guards;
+        active_guards = &frame;
+        pushed = true;
+    }
+    for (i = 0; i < size; i += asz) {
+        int shift = big ? (int)(size - asz - i) * 8 : (int)i * 8;
+
+        if (is_write) {
+            uint64_t piece = shifted(*value, -shift) & mask;
+
+            res |= ops->write ? ops->write(opaque, addr + i, piece, asz, attrs)
+                              : MT_TX_DECODE_ERROR;
+        } else {
+            uint64_t piece = 0;
+
+            res |= ops->read ? ops->read(opaque, addr + i, &piece, asz, attrs)
+                             : MT_TX_DECODE_ERROR;
+            *value |= shifted(piece & mask, shift);
+        }
+    }
+    if (pushed)
+        active_guards = frame.prev;
+    return res;
+}
+
+mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,
+                            unsigned size, mt_endian op, mt_attrs attrs)
+{
+    mt_result res;
+
+    *value = 0;
+    if (!mt__access_valid(mr, addr, size, false, attrs))
+        return MT_TX_DECODE_ERROR;
+    res = adjusted(mr, addr, value, size, false, attrs);
+    *value &= size_mask(size);
+    if (op != mt__region_endian(mr))
+        *value = bswap(*value, size);
+    return res;
+}
+
+mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
+                             unsigned size, mt_endian op, mt_attrs attrs)
+{
+    if (!mt__access_valid(mr, addr, size, true, attrs))
+        return MT_TX_DECODE_ERROR;
+    value &= size_mask(size);
+    if (op != mt__region_endian(mr))
+        value = bswap(value, size);
+    return adjusted(mr, addr, &value, size, true, attrs);
+}
