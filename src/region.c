@@ -77,7 +77,7 @@ static int new_backed(mt_ctx *ctx, const char *name, uint64_t size,
     int rc;
 
     if (size == MT_SIZE_FULL)
-        return MT_ERANGE;
+        return MT_EINVAL;
     rc = region_alloc(ctx, name, size, kind, out);
     if (rc)
         return rc;
@@ -123,7 +123,7 @@ static int new_over_ptr(mt_ctx *ctx, const char *name, uint64_t size,
     if (!host && size)
         return MT_EINVAL;
     if (size == MT_SIZE_FULL)
-        return MT_ERANGE;
+        return MT_EINVAL;
     rc = region_alloc(ctx, name, size, kind, out);
     if (rc == 0)
         (*out)->host = host;
