@@ -427,7 +427,9 @@ mt_as *mt_ctx_as(const mt_ctx *ctx, size_t i);
  *                from a container or alias above it).
  * @nonvolatile:  likewise for non-volatile.
  * @romd:         the ROM device's ROMD mode when rendered.
- * @dirty_log:    VGA dirty logging on for the region.
+ * @dirty_log_mask: dirty-logging clients on for the region (MT_DIRTY_*):
+ *                VGA while mt_region_set_dirty_log() users remain,
+ *                MIGRATION for RAM while global dirty logging is on.
  */
 typedef struct mt_flat_range {
     uint64_t start;
@@ -437,8 +439,13 @@ typedef struct mt_flat_range {
     bool readonly;
     bool nonvolatile;
     bool romd;
-    bool dirty_log;
+    uint8_t dirty_log_mask;
 } mt_flat_range;
+
+/* Dirty-logging clients, as bits of mt_flat_range.dirty_log_mask. */
+#define MT_DIRTY_VGA       0x1u
+#define MT_DIRTY_CODE      0x2u
+#define MT_DIRTY_MIGRATION 0x4u
 
 /**
  * mt_as_flatview - the address space's current flat view, with a new

@@ -121,6 +121,7 @@ struct mt_ctx {
     mt_allocator alloc;
     unsigned depth;             /* open transactions */
     bool update_pending;        /* topology may have changed since last render */
+    bool global_dirty_log;      /* migration dirty logging on */
     uint64_t next_seq;
     unsigned visit_epoch;
 
@@ -152,6 +153,19 @@ static inline mt_region *mt__sub_at(const mt_region *r, size_t i)
 {
     /* i-th subregion in winning order */
     return r->subs[r->nr_subs - 1 - i];
+}
+
+/* Dirty-logging clients active for ranges of @mr (QEMU's
+ * memory_region_get_dirty_log_mask). */
+static inline uint8_t mt__dirty_mask(const mt_region *mr)
+{
+    uint8_t mask = mr->dirty_log_count ? MT_DIRTY_VGA : 0;
+
+    if (mr->ctx->global_dirty_log &&
+        (mr->kind == MT_REGION_RAM || mr->kind == MT_REGION_RAM_DEVICE ||
+         mr->kind == MT_REGION_ROM_DEVICE))
+        mask |= MT_DIRTY_MIGRATION;
+    return mask;
 }
 
 /* Host memory of RAM regions (ram.c). */

@@ -84,7 +84,7 @@ static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
         fr.readonly = a.readonly;
         fr.nonvolatile = a.nonvolatile;
         fr.romd = mr->romd_mode;
-        fr.dirty_log = mr->dirty_log_count > 0;
+        fr.dirty_log_mask = mt__dirty_mask(mr);
         st->err = insert_range(st, i, &fr);
         i++;
         cur = gap_end;
@@ -125,7 +125,7 @@ static bool can_merge(const mt_flat_range *a, const mt_flat_range *b)
     return a->last + 1 == b->start && a->region == b->region &&
            a->offset + (a->last - a->start) + 1 == b->offset &&
            a->readonly == b->readonly && a->nonvolatile == b->nonvolatile &&
-           a->romd == b->romd && a->dirty_log == b->dirty_log;
+           a->romd == b->romd && a->dirty_log_mask == b->dirty_log_mask;
 }
 
 /* Merge adjacent mergeable ranges in place (QEMU's flatview_simplify). */

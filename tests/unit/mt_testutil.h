@@ -171,7 +171,7 @@ static inline void t_dump_view(const mt_flatview *fv)
                       (unsigned long long)fr->offset,
                       fr->readonly ? " ro" : "", fr->nonvolatile ? " nv" : "",
                       fr->romd ? "" : " !romd",
-                      fr->dirty_log ? " dirty" : "");
+                      (fr->dirty_log_mask & MT_DIRTY_VGA) ? " dirty" : "");
     }
 }
 
@@ -187,7 +187,7 @@ static inline void t_check_fv_(const mt_flatview *fv, const exp_range *e,
             fr->readonly != !!(e[i].flags & XF_RO) ||
             fr->nonvolatile != !!(e[i].flags & XF_NV) ||
             fr->romd != !(e[i].flags & XF_NOROMD) ||
-            fr->dirty_log != !!(e[i].flags & XF_DIRTY))
+            !!(fr->dirty_log_mask & MT_DIRTY_VGA) != !!(e[i].flags & XF_DIRTY))
             bad = true;
     }
     if (mt_flatview_range(fv, got) != NULL)

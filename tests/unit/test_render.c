@@ -487,7 +487,7 @@ static void test_item12_merge_only_when_same_region_contiguous_equal_attrs(void 
     assert_non_null(fr);
     assert_ptr_equal(fr->region, m);
     assert_int_equal(fr->last, 0x2fff);
-    assert_true(fr->dirty_log);
+    assert_true(fr->dirty_log_mask & MT_DIRTY_VGA);
     mt_flatview_unref(fv);
     mt_ctx_free(ctx);
 }
