@@ -466,6 +466,139 @@ const mt_flat_range *mt_flatview_range(const mt_flatview *fv, size_t i);
 mt_region *mt_flatview_root(const mt_flatview *fv);
 
 /* ------------------------------------------------------------------------ */
+/* Listeners: every change of a flat view, as events                         */
+/* ------------------------------------------------------------------------ */
+
+/** A registered listener. */
+typedef struct mt_listener mt_listener;
+
+/**
+ * struct mt_eventfd - an ioeventfd as listeners see it.
+ * @addr:       address in the address space.
+ * @size:       access size it matches (0: any size).
+ * @match_data: match only writes of @data (in the region's byte order).
+ * @data:       value to match.
+ * @fd:         the caller's file descriptor (memtree never touches it).
+ */
+typedef struct mt_eventfd {
+    uint64_t addr;
+    unsigned size;
+    bool match_data;
+    uint64_t data;
+    int fd;
+} mt_eventfd;
+
+/**
+ * struct mt_listener_ops - what a listener wants to hear. Any hook may be
+ * NULL. @opaque of mt_listener_register() is passed first to each. The
+ * @range passed is valid only during the call.
+ *
+ * Order, as in QEMU 7.2: listeners of a context are ordered by ascending
+ * @priority, equal priorities in registration order ("forward"); "reverse"
+ * hooks run in exactly the opposite order. At the outermost commit that
+ * changed anything: @begin (forward) for every listener of the context;
+ * then, address space by address space in creation order, all removals
+ * (@region_del, reverse) then, in address order, @region_add (forward) for
+ * new ranges and @region_nop (forward) for every unchanged range, with
+ * @log_start (forward) / @log_stop (reverse) where only the dirty-log mask
+ * changed; then @eventfd_del (forward) / @eventfd_add (reverse) for that
+ * address space; finally @commit (forward) for every listener. A range whose
+ * attributes changed is removed and added again, never modified.
+ * A listener with @region_nop costs O(ranges) per commit; without it a
+ * commit costs only what changed.
+ * Callbacks must not change the memory map (no mutators, no commit).
+ */
+typedef struct mt_listener_ops {
+    int priority;
+    void (*begin)(void *opaque);
+    void (*commit)(void *opaque);
+    void (*region_add)(void *opaque, const mt_flat_range *range);
+    void (*region_del)(void *opaque, const mt_flat_range *range);
+    void (*region_nop)(void *opaque, const mt_flat_range *range);
+    void (*log_start)(void *opaque, const mt_flat_range *range,
+                      unsigned old_mask, unsigned new_mask);
+    void (*log_stop)(void *opaque, const mt_flat_range *range,
+                     unsigned old_mask, unsigned new_mask);
+    void (*log_sync)(void *opaque, const mt_flat_range *range);
+    void (*log_global_start)(void *opaque);
+    void (*log_global_stop)(void *opaque);
+    void (*eventfd_add)(void *opaque, const mt_flat_range *range,
+                        const mt_eventfd *e);
+    void (*eventfd_del)(void *opaque, const mt_flat_range *range,
+                        const mt_eventfd *e);
+    void (*coalesced_io_add)(void *opaque, const mt_flat_range *range,
+                             uint64_t addr, uint64_t len);
+    void (*coalesced_io_del)(void *opaque, const mt_flat_range *range,
+                             uint64_t addr, uint64_t len);
+} mt_listener_ops;
+
+/**
+ * mt_listener_register - listen to @as.
+ * @ops:    copied.
+ * @opaque: passed to every hook; not owned.
+ * @out:    receives the handle (mt_listener_unregister).
+ * Replays the current view at once: @begin, @log_global_start if global
+ * dirty logging is on, @region_add (then @log_start from mask 0 where a
+ * range is logged) for every range in address order, @commit. Existing
+ * ioeventfds are not replayed (as in QEMU). Not inside a transaction
+ * callback. Returns 0, MT_EINVAL or MT_ENOMEM.
+ */
+int mt_listener_register(mt_as *as, const mt_listener_ops *ops, void *opaque,
+                         mt_listener **out);
+
+/**
+ * mt_listener_unregister - stop listening: @begin, then for every range
+ * @log_stop (to mask 0) where logged and @region_del, then @commit, then
+ * the listener is freed. NULL is a no-op. Destroying the address space
+ * does the same for each of its listeners.
+ */
+void mt_listener_unregister(mt_listener *l);
+
+/**
+ * mt_region_add_eventfd - signal @fd, instead of calling the device, for
+ * writes at @offset of @size bytes (0: any size), only of value @data when
+ * @match_data. @data is given in host order and converted to the region's
+ * byte order. Listeners see the change at the next commit (eventfd hooks
+ * only; no re-render). Returns 0, MT_EINVAL, MT_ENOMEM.
+ */
+int mt_region_add_eventfd(mt_region *r, uint64_t offset, unsigned size,
+                          bool match_data, uint64_t data, int fd);
+
+/** mt_region_del_eventfd - remove an eventfd added with the same arguments. MT_ENOENT if none. */
+int mt_region_del_eventfd(mt_region *r, uint64_t offset, unsigned size,
+                          bool match_data, uint64_t data, int fd);
+
+/**
+ * mt_region_add_coalescing - batch writes to [@offset, @offset+@size) of
+ * @r (coalesced MMIO). Listeners hear @coalesced_io_add at once for every
+ * range showing that part. Returns 0, MT_EINVAL, MT_ERANGE, MT_ENOMEM.
+ */
+int mt_region_add_coalescing(mt_region *r, uint64_t offset, uint64_t size);
+
+/** mt_region_set_coalescing - coalesce the whole region (clears earlier parts first). */
+int mt_region_set_coalescing(mt_region *r);
+
+/** mt_region_clear_coalescing - stop coalescing; listeners hear @coalesced_io_del at once. */
+int mt_region_clear_coalescing(mt_region *r);
+
+/**
+ * mt_ctx_dirty_log_start - turn global (migration) dirty logging on:
+ * @log_global_start for every listener, then every RAM-backed range gains
+ * MT_DIRTY_MIGRATION (@log_start). Counted: as many stops as starts.
+ */
+int mt_ctx_dirty_log_start(mt_ctx *ctx);
+
+/** mt_ctx_dirty_log_stop - the reverse: ranges lose the bit, then @log_global_stop (reverse order). */
+int mt_ctx_dirty_log_stop(mt_ctx *ctx);
+
+/**
+ * mt_as_log_sync - call @log_sync of @as's listeners for every range of
+ * its view with a non-zero dirty-log mask, restricted to ranges of @r
+ * unless @r is NULL. Returns 0 or MT_EINVAL.
+ */
+int mt_as_log_sync(mt_as *as, mt_region *r);
+
+/* ------------------------------------------------------------------------ */
 /* Access path: reads and writes through an address space                   */
 /* ------------------------------------------------------------------------ */
 /*

@@ -59,7 +59,9 @@ void mt_as_free(mt_as *as)
             break;
         }
     }
+    mt__as_drop_listeners(as);
     mt__as_drop_mappings(as);
+    mt__free(ctx, as->ioeventfds);
     mt_flatview_unref(as->view);
     mt_region_unref(as->root);
     mt__free(ctx, as->name);
@@ -143,14 +145,26 @@ int mt__as_update_all(mt_ctx *ctx)
         if (rc)
             goto out;
     }
+    /* Publish and tell the listeners, as QEMU does: begin for everyone,
+     * then address space by address space, then commit for everyone. */
+    for (i = 0; i < ctx->nr_listeners; i++)
+        if (ctx->listeners[i]->ops.begin)
+            ctx->listeners[i]->ops.begin(ctx->listeners[i]->opaque);
+    rc = 0;
     for (i = 0; i < ctx->nr_as; i++) {
-        mt_flatview *old = ctx->as[i]->view;
+        mt_as *as = ctx->as[i];
+        mt_flatview *old = as->view;
 
         mt__flatview_ref(next[i]);
-        ctx->as[i]->view = next[i];
+        as->view = next[i];
+        mt__as_diff(as, old, next[i]);
         mt_flatview_unref(old);
+        if (mt__as_update_ioeventfds(as))
+            rc = MT_ENOMEM; /* the views are published; eventfds retry */
     }
-    rc = 0;
+    for (i = 0; i < ctx->nr_listeners; i++)
+        if (ctx->listeners[i]->ops.commit)
+            ctx->listeners[i]->ops.commit(ctx->listeners[i]->opaque);
 out:
     /* Drop the cache's own references (the published views keep theirs). */
     for (i = 0; i < vc.n; i++)

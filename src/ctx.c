@@ -120,6 +120,7 @@ void mt_ctx_free(mt_ctx *ctx)
     while (ctx->nr_as)
         mt_as_free(ctx->as[ctx->nr_as - 1]);
     mt__free(ctx, ctx->as);
+    mt__free(ctx, ctx->listeners);
     /* Views the caller still holds, then regions whatever their counts:
      * everything goes, without reference bookkeeping. */
     while (ctx->views) {
@@ -159,7 +160,12 @@ int mt_commit(mt_ctx *ctx)
          * while publishing can start a nested render. */
         rc = mt__as_update_all(ctx);
         if (rc == 0)
-            ctx->update_pending = false;
+            ctx->update_pending = ctx->ioeventfd_pending = false;
+    } else if (ctx->depth == 1 && ctx->ioeventfd_pending) {
+        for (size_t i = 0; i < ctx->nr_as && rc == 0; i++)
+            rc = mt__as_update_ioeventfds(ctx->as[i]);
+        if (rc == 0)
+            ctx->ioeventfd_pending = false;
     }
     ctx->depth--;
     return rc;

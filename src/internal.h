@@ -38,6 +38,35 @@ static inline bool mt__alias_window_overflows(uint64_t offset, mt_u128 size)
     return (mt_u128)offset + size > MT_2_64;
 }
 
+/* An ioeventfd of a region, in region offsets; data in the region's order. */
+typedef struct mt_region_eventfd {
+    uint64_t offset;
+    unsigned size;
+    bool match_data;
+    uint64_t data;
+    int fd;
+} mt_region_eventfd;
+
+/* A part [offset, offset + size) of a region. */
+typedef struct mt_span {
+    uint64_t offset;
+    uint64_t size;
+} mt_span;
+
+/* An ioeventfd as placed in an address space, with the region it is on. */
+typedef struct mt_as_eventfd {
+    mt_eventfd e;
+    mt_region *region;
+    uint64_t offset;            /* in the region */
+} mt_as_eventfd;
+
+struct mt_listener {
+    mt_ctx *ctx;
+    mt_as *as;
+    mt_listener_ops ops;
+    void *opaque;
+};
+
 struct mt_region {
     mt_ctx *ctx;
     char *name;                 /* owned copy, may be NULL */
@@ -75,6 +104,13 @@ struct mt_region {
 
     bool guard_off;             /* re-entrancy guard disabled */
     mt_guard *guard;            /* shared device guard, or NULL: the region itself */
+
+    mt_region_eventfd *eventfds; /* sorted (eventfd.c) */
+    size_t nr_eventfds;
+    size_t cap_eventfds;
+    mt_span *coalesced;         /* coalesced parts, in region offsets */
+    size_t nr_coalesced;
+    size_t cap_coalesced;
 
     void *host;                 /* RAM-backed kinds */
     size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
@@ -115,6 +151,10 @@ struct mt_as {
     size_t cap_maps;
     uint64_t bounce_budget;     /* bytes of bounce buffers allowed at once */
     uint64_t bounce_used;
+
+    mt_as_eventfd *ioeventfds;  /* as last delivered to eventfd listeners */
+    size_t nr_ioeventfds;
+    unsigned nr_eventfd_listeners;
 };
 
 struct mt_ctx {
@@ -133,6 +173,12 @@ struct mt_ctx {
     size_t cap_as;
 
     mt_flatview *empty_view;    /* the shared view of roots that show nothing */
+
+    mt_listener **listeners;    /* ascending priority, FIFO among equals */
+    size_t nr_listeners;
+    size_t cap_listeners;
+    bool ioeventfd_pending;     /* eventfds changed; no re-render needed */
+    unsigned dirty_log_users;   /* mt_ctx_dirty_log_start count */
 };
 
 /* Allocation through the context's hooks (ctx.c). */
@@ -214,6 +260,24 @@ static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 
 /* Address spaces (as.c): re-render every address space. */
 int mt__as_update_all(mt_ctx *ctx);
+
+/* Listeners (listener.c). */
+static inline bool mt__listens(const mt_listener *l, const mt_as *as)
+{
+    return !as || l->as == as;
+}
+/* Deliver the change of @as from view @old to view @new. */
+void mt__as_diff(mt_as *as, const mt_flatview *old, const mt_flatview *new_);
+/* Remove every listener of @as (address space destruction). */
+void mt__as_drop_listeners(mt_as *as);
+
+/* ioeventfds (eventfd.c): recompute @as's set and deliver the difference. */
+int mt__as_update_ioeventfds(mt_as *as);
+void mt__region_free_eventfds(mt_region *r);
+
+/* Coalesced MMIO (coalesced.c): hooks for one range entering/leaving. */
+void mt__coalesced_add(mt_as *as, const mt_flat_range *fr);
+void mt__coalesced_del(mt_as *as, const mt_flat_range *fr);
 
 /* DMA mappings (map.c): release every open mapping of @as. */
 void mt__as_drop_mappings(mt_as *as);

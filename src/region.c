@@ -224,6 +224,7 @@ void mt__region_destroy(mt_region *r)
     if (r->all_next)
         r->all_next->all_prev = r->all_prev;
     mt__ram_unmap(r);
+    mt__region_free_eventfds(r);
     mt__free(ctx, r->subs);
     mt__free(ctx, r->name);
     mt__free(ctx, r);
