@@ -1128,9 +1128,9 @@ int mt_mtree_load(mt_ctx *ctx, const char *dump, size_t dump_len,
     if (!rc)
         rc = build_mr_table(&s);
     if (!rc)
-        rc = check_mr_roots(&s);
-    if (!rc)
         rc = split_aliases(&s);
+    if (!rc)
+        rc = check_mr_roots(&s);
     if (!rc)
         rc = compute_structure(&s);
     if (!rc)
