@@ -8,7 +8,9 @@
  * For each case folder (all of CASES_DIR, or the CASEs named), three
  * cmocka tests load mtree-D.txt with facts.txt into a fresh context and
  * print it with -D, without flags and with -f; the results must equal
- * mtree-D.txt, mtree.txt and flat.txt by the rule of compare.py. Until
+ * mtree-D.txt, mtree.txt and flat.txt by the rule of compare.py. A fourth
+ * test loads the -D text printed and checks that it prints the same -D
+ * and -f text again, byte for byte. Until
  * the KVM backend exists, ` KVM` markers are stripped from flat.txt range
  * lines (--keep-kvm compares them too).
  */
@@ -26,7 +28,7 @@
 #include "compare.h"
 #include "memtree.h"
 
-enum mode { MODE_TREE_D, MODE_TREE, MODE_FLAT, NR_MODES };
+enum mode { MODE_TREE_D, MODE_TREE, MODE_FLAT, MODE_ROUNDTRIP, NR_MODES };
 
 static const struct mode_info {
     const char *suffix;   /* test name suffix */
@@ -36,6 +38,8 @@ static const struct mode_info {
     [MODE_TREE_D] = { "mtree-D", "mtree-D.txt", MT_MTREE_DISABLED },
     [MODE_TREE] = { "mtree", "mtree.txt", 0 },
     [MODE_FLAT] = { "flat", "flat.txt", MT_MTREE_FLAT },
+    /* Our -D output, loaded again, prints the same -D and -f text. */
+    [MODE_ROUNDTRIP] = { "roundtrip", NULL, 0 },
 };
 
 /** One cmocka test: a case folder printed in one mode. */
@@ -63,11 +67,12 @@ static char *read_case_file(const char *dir, const char *file, size_t *len)
         return NULL;
     for (*len = 0;;) {
         if (cap - *len < 4096) {
-            char *nb = realloc(buf, cap = cap * 2 + 8192);
+            char *nb = realloc(buf, cap * 2 + 8192);
 
             if (!nb)
                 break;
             buf = nb;
+            cap = cap * 2 + 8192;
         }
         size_t got = fread(buf + *len, 1, cap - *len - 1, f);
 
@@ -81,15 +86,10 @@ static char *read_case_file(const char *dir, const char *file, size_t *len)
     return buf;
 }
 
-/*
- * Load @dir's mtree-D.txt and facts.txt into a new context. On failure
- * returns NULL with a message in @why.
- */
-static mt_ctx *load_case(const char *dir, char *why, size_t why_len)
+/* Load @dump and @facts into a new context; NULL with a message in @why. */
+static mt_ctx *load_text(const char *dump, size_t dump_len, const char *facts,
+                         size_t facts_len, char *why, size_t why_len)
 {
-    size_t dump_len = 0, facts_len = 0;
-    char *dump = read_case_file(dir, "mtree-D.txt", &dump_len);
-    char *facts = read_case_file(dir, "facts.txt", &facts_len);
     mt_load_error err = { 0 };
     mt_ctx *ctx = NULL;
     int rc = dump ? mt_ctx_new(&ctx, NULL) : MT_EIO;
@@ -98,10 +98,21 @@ static mt_ctx *load_case(const char *dir, char *why, size_t why_len)
         rc = mt_mtree_load(ctx, dump, dump_len, facts, facts_len, &err);
     if (rc) {
         snprintf(why, why_len, "load failed (%s): %s:%u: %s", mt_err_name(rc),
-                 err.in_facts ? "facts.txt" : "mtree-D.txt", err.line, err.msg);
+                 err.in_facts ? "facts.txt" : "dump", err.line, err.msg);
         mt_ctx_free(ctx);
         ctx = NULL;
     }
+    return ctx;
+}
+
+/* Load @dir's mtree-D.txt and facts.txt; NULL with a message in @why. */
+static mt_ctx *load_case(const char *dir, char *why, size_t why_len)
+{
+    size_t dump_len = 0, facts_len = 0;
+    char *dump = read_case_file(dir, "mtree-D.txt", &dump_len);
+    char *facts = read_case_file(dir, "facts.txt", &facts_len);
+    mt_ctx *ctx = load_text(dump, dump_len, facts, facts_len, why, why_len);
+
     free(dump);
     free(facts);
     return ctx;
@@ -125,16 +136,68 @@ static char *print_ctx(mt_ctx *ctx, unsigned flags, size_t *len, char *why,
     return out;
 }
 
+/* Print @ctx with -D and -f into @out[0] and @out[1]; 0 or -1 (@why set). */
+static int print_both(mt_ctx *ctx, char *out[2], char *why, size_t why_len)
+{
+    size_t len;
+
+    out[0] = print_ctx(ctx, MT_MTREE_DISABLED, &len, why, why_len);
+    out[1] = out[0] ? print_ctx(ctx, MT_MTREE_FLAT, &len, why, why_len) : NULL;
+    return out[1] ? 0 : -1;
+}
+
+/* Say where @a and @b first differ. */
+static void first_difference(const char *a, const char *b, char *why, size_t why_len)
+{
+    unsigned line = 1;
+    size_t i = 0;
+
+    for (; a[i] && a[i] == b[i]; i++)
+        line += a[i] == '\n';
+    snprintf(why, why_len, "reloaded output differs at line %u", line);
+}
+
+/* Load the case, print -D, reload that text: -D and -f must not change. */
+static int check_roundtrip(const struct case_test *t, char *why, size_t why_len)
+{
+    size_t facts_len = 0;
+    char *facts = read_case_file(t->dir, "facts.txt", &facts_len);
+    char *first[2] = { NULL, NULL }, *second[2] = { NULL, NULL };
+    mt_ctx *ctx = load_case(t->dir, why, why_len);
+    int rc = ctx ? print_both(ctx, first, why, why_len) : -1;
+
+    mt_ctx_free(ctx);
+    ctx = NULL;
+    if (rc == 0)
+        ctx = load_text(first[0], strlen(first[0]), facts, facts_len, why, why_len);
+    rc = ctx ? print_both(ctx, second, why, why_len) : -1;
+    for (int i = 0; i < 2 && rc == 0; i++) {
+        if (strcmp(first[i], second[i])) {
+            first_difference(first[i], second[i], why, why_len);
+            rc = -1;
+        }
+    }
+    mt_ctx_free(ctx);
+    free(facts);
+    for (int i = 0; i < 2; i++) {
+        free(first[i]);
+        free(second[i]);
+    }
+    return rc;
+}
+
 /* Print case @t and compare; 0 when equal, else a message in @why. */
 static int check_case(const struct case_test *t, char *why, size_t why_len)
 {
     const struct mode_info *m = &modes[t->mode];
     size_t exp_len = 0, act_len = 0;
-    char *expected = read_case_file(t->dir, m->expected, &exp_len);
-    char *actual = NULL;
+    char *expected, *actual = NULL;
     mt_ctx *ctx;
     int rc = -1;
 
+    if (!m->expected)
+        return check_roundtrip(t, why, why_len);
+    expected = read_case_file(t->dir, m->expected, &exp_len);
     if (!expected) {
         snprintf(why, why_len, "cannot read %s", m->expected);
         return -1;
@@ -239,7 +302,7 @@ static void print_summary(void)
     unsigned p = 0, f = 0;
 
     for (int m = 0; m < NR_MODES; m++) {
-        printf("%-8s %u passed, %u failed\n", modes[m].suffix, passed[m], failed[m]);
+        printf("%-9s %u passed, %u failed\n", modes[m].suffix, passed[m], failed[m]);
         p += passed[m];
         f += failed[m];
     }
