@@ -347,8 +347,8 @@ static void test_item64_72_prints_io_for_containers(void **state)
 
 /*
  * Item 65: QEMU's address_space_destroy delivers region_del for every
- * range before unlinking. Listeners come in a later issue; what is
- * observable now: mt_as_free() unlinks the address space (no longer listed
+ * range before unlinking (listeners: next test). Without listeners:
+ * mt_as_free() unlinks the address space (no longer listed
  * or printed) and drops its root reference, so a root whose last
  * reference was the address space's is freed (counted with a counting
  * allocator; ASan/LSan would flag a leak or use after free), while a view
@@ -402,6 +402,76 @@ static void test_item65_as_free_drops_root_reference(void **state)
     assert_string_equal(mt_region_name(mt_flatview_range(fv, 1)->region), "b");
     mt_flatview_unref(fv);
 
+    mt_ctx_free(ctx);
+    assert_int_equal(st.live, 0);
+}
+
+/*
+ * Item 65 with listeners (memtree.h: destroying an address space does for
+ * each of its listeners what mt_listener_unregister does: @begin, then
+ * @region_del for every range, then @commit). Each listener hears the
+ * removal of every range, in address order, with the ranges' regions still
+ * alive; then the root, whose last reference was the address space's, is
+ * freed.
+ */
+typedef struct destroy_log {
+    char text[512];
+} destroy_log;
+
+static void dl_append(destroy_log *d, const char *s)
+{
+    strncat(d->text, s, sizeof(d->text) - strlen(d->text) - 1);
+}
+static void dl_begin(void *o) { dl_append(o, "begin;"); }
+static void dl_commit(void *o) { dl_append(o, "commit;"); }
+static void dl_del(void *o, const mt_flat_range *r)
+{
+    char buf[96];
+    snprintf(buf, sizeof(buf), "del %s %llx-%llx;", mt_region_name(r->region),
+             (unsigned long long)r->start, (unsigned long long)r->last);
+    dl_append(o, buf);
+}
+static void dl_add(void *o, const mt_flat_range *r)
+{
+    (void)r;
+    dl_append(o, "add;");
+}
+
+static void test_item65_as_free_delivers_region_del(void **state)
+{
+    (void)state;
+    t_alloc_state st = { .budget = -1 };
+    mt_allocator al = t_allocator(&st);
+    mt_ctx *ctx = NULL;
+    MT_OK(mt_ctx_new(&ctx, &al));
+    mt_region *root = t_container(ctx, "root", MT_SIZE_FULL);
+    mt_region *a = t_io(ctx, "a", 0x10);
+    mt_region *b = t_io(ctx, "b", 0x10);
+    t_map(root, 0, a);
+    t_map(root, 0x100, b);
+    mt_region_unref(a);
+    mt_region_unref(b);
+    mt_as *as = t_as(ctx, root, "space");
+    mt_region_unref(root);
+
+    destroy_log d1, d2;
+    mt_listener_ops ops = { 0 };
+    ops.begin = dl_begin;
+    ops.commit = dl_commit;
+    ops.region_del = dl_del;
+    ops.region_add = dl_add;
+    mt_listener *l1 = NULL, *l2 = NULL;
+    MT_OK(mt_listener_register(as, &ops, &d1, &l1));
+    ops.priority = 10;
+    MT_OK(mt_listener_register(as, &ops, &d2, &l2));
+    d1.text[0] = d2.text[0] = '\0';
+
+    long before = st.live;
+    mt_as_free(as);
+    assert_string_equal(d1.text, "begin;del a 0-f;del b 100-10f;commit;");
+    assert_string_equal(d2.text, "begin;del a 0-f;del b 100-10f;commit;");
+    assert_int_equal(mt_ctx_nr_as(ctx), 0);
+    assert_true(st.live < before); /* root, a, b, view, listeners freed */
     mt_ctx_free(ctx);
     assert_int_equal(st.live, 0);
 }
@@ -480,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_item63_block_order_is_creation_order),
         cmocka_unit_test(test_item64_72_prints_io_for_containers),
         cmocka_unit_test(test_item65_as_free_drops_root_reference),
+        cmocka_unit_test(test_item65_as_free_delivers_region_del),
         cmocka_unit_test(test_item66_names_null_and_raw),
         cmocka_unit_test(test_print_empty_and_flag_combination),
     };

@@ -360,6 +360,90 @@ static void test_item17_pending_carried_to_outermost_commit(void **state)
     mt_ctx_free(f.ctx);
 }
 
+/*
+ * Items 16 and 17 seen by a listener (memtree.h: at the outermost commit
+ * that changed anything, @begin, then removals/additions and @region_nop
+ * for every unchanged range, then @commit). A re-render whose result is
+ * identical is a begin, one nop per range, and a commit.
+ */
+typedef struct counts {
+    unsigned begin, commit, add, del, nop;
+} counts;
+
+static void l_begin(void *o) { ((counts *)o)->begin++; }
+static void l_commit(void *o) { ((counts *)o)->commit++; }
+static void l_add(void *o, const mt_flat_range *r)
+{
+    (void)r;
+    ((counts *)o)->add++;
+}
+static void l_del(void *o, const mt_flat_range *r)
+{
+    (void)r;
+    ((counts *)o)->del++;
+}
+static void l_nop(void *o, const mt_flat_range *r)
+{
+    (void)r;
+    ((counts *)o)->nop++;
+}
+
+static void test_item16_17_observed_by_listener(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f);
+    mt_region *lone = t_io(f.ctx, "lone", 0x100);
+    mt_region *off = t_io(f.ctx, "off", 0x100);
+    MT_OK(mt_region_set_enabled(off, false));
+    counts c = { 0 };
+    mt_listener_ops ops = { 0 };
+    ops.begin = l_begin;
+    ops.commit = l_commit;
+    ops.region_add = l_add;
+    ops.region_del = l_del;
+    ops.region_nop = l_nop;
+    mt_listener *l = NULL;
+    MT_OK(mt_listener_register(f.as, &ops, &c, &l));
+    assert_non_null(l);
+    /* the replay of the current view */
+    assert_int_equal(c.begin, 1);
+    assert_int_equal(c.add, 2);
+    assert_int_equal(c.commit, 1);
+    c = (counts){ 0 };
+
+    /* Item 17: an unmapped region's set_enabled re-renders: begin, a nop
+     * for each of the two unchanged ranges, commit. */
+    MT_OK(mt_region_set_enabled(lone, false));
+    assert_int_equal(c.begin, 1);
+    assert_int_equal(c.nop, 2);
+    assert_int_equal(c.add + c.del, 0);
+    assert_int_equal(c.commit, 1);
+    c = (counts){ 0 };
+
+    /* An attribute of a disabled region: nothing at all. */
+    MT_OK(mt_region_set_readonly(off, true));
+    assert_int_equal(c.begin + c.nop + c.add + c.del + c.commit, 0);
+
+    /* Item 16: three changes in nested transactions, one commit pass. */
+    mt_begin(f.ctx);
+    MT_OK(mt_region_set_enabled(f.dev, false));
+    mt_begin(f.ctx);
+    MT_OK(mt_region_set_address(f.ram, 0x4000));
+    MT_OK(mt_region_set_size(lone, 0x200));
+    MT_OK(mt_commit(f.ctx));
+    assert_int_equal(c.begin + c.nop + c.add + c.del + c.commit, 0);
+    MT_OK(mt_commit(f.ctx));
+    assert_int_equal(c.begin, 1);
+    assert_int_equal(c.del, 2); /* ram at 0, dev */
+    assert_int_equal(c.add, 1); /* ram at 0x4000 */
+    assert_int_equal(c.nop, 0);
+    assert_int_equal(c.commit, 1);
+
+    mt_listener_unregister(l);
+    mt_ctx_free(f.ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_item16_empty_transaction_keeps_view),
         cmocka_unit_test(test_item17_pending_rules_for_unmapped_and_disabled),
         cmocka_unit_test(test_item17_pending_carried_to_outermost_commit),
+        cmocka_unit_test(test_item16_17_observed_by_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
