@@ -28,6 +28,7 @@
 
 /* Bounds on heuristic work for pathological input (results stay valid). */
 #define MATCH_TRIES_PER_ROOT 64
+#define MATCH_SCAN_PER_ROOT 8192
 #define QUEUED_CANDIDATES 256
 #define FEASIBILITY_BUDGET 4000000u
 
@@ -428,7 +429,8 @@ static int identify(ml_state *s)
             else
                 hi = mid;
         }
-        for (uint32_t j = lo; j < n && s->nodes[byhash[j]].hash == h; j++) {
+        for (uint32_t j = lo; j < n && s->nodes[byhash[j]].hash == h &&
+                              j - lo < MATCH_SCAN_PER_ROOT; j++) {
             uint32_t c = byhash[j];
             const ml_node *cn = &s->nodes[c];
             bool ok;
@@ -787,6 +789,7 @@ struct mapping {
 struct build {
     mt_region **obj;          /* per node: the region of a class primary */
     bool *mapped;             /* per class primary: printed inside a parent */
+    uint32_t *mark;           /* per node: alias chain being walked (p + 1) */
     mt_region **created;      /* creation order, for the undo */
     size_t nr_created, cap_created;
     mt_region **backing;      /* hidden RAM behind ramd regions (kept) */
@@ -815,7 +818,7 @@ static int api_error(ml_state *s, int rc, uint32_t line, const char *what,
         if (s->err) {
             s->err->in_facts = false;
             s->err->line = line;
-            snprintf(s->err->msg, sizeof(s->err->msg), "out of memory %s '%.80s'", what, name);
+            snprintf(s->err->msg, sizeof(s->err->msg), "out of memory (cannot %s '%.80s')", what, name);
         }
         return MT_ENOMEM;
     }
@@ -868,7 +871,7 @@ static int create_plain(ml_state *s, struct build *b, uint32_t p)
             if (ml_grow((void **)&b->backing, &b->cap_backing, b->nr_backing + 1,
                         sizeof(*b->backing))) {
                 mt_region_unref(bk);
-                return api_error(s, MT_ENOMEM, n->line, "creating", name);
+                return api_error(s, MT_ENOMEM, n->line, "create", name);
             }
             b->backing[b->nr_backing++] = bk;
             rc = mt_region_new_ram_device(s->ctx, name, n->size, mt_region_ram_ptr(bk), &r);
@@ -910,6 +913,7 @@ static int create_alias_chain(ml_state *s, struct build *b, uint32_t p)
             return MT_ENOMEM;
         }
         chain[n++] = x;
+        b->mark[x] = p + 1;
         t = s->nodes[mr_unit(s, a->target_mr)->root].cls;
         if (b->obj[t])
             break;
@@ -917,13 +921,11 @@ static int create_alias_chain(ml_state *s, struct build *b, uint32_t p)
             free(chain);
             return ml_error(s, false, a->line, "internal: alias target not created");
         }
-        for (size_t i = 0; i < n; i++) {
-            if (chain[i] == t) {
-                rc = ml_error(s, false, s->nodes[p].line, "alias '%.60s' reaches itself through its targets (alias cycle)",
-                              s->nodes[p].name);
-                free(chain);
-                return rc;
-            }
+        if (b->mark[t] == p + 1) {
+            rc = ml_error(s, false, s->nodes[p].line, "alias '%.60s' reaches itself through its targets (alias cycle)",
+                          s->nodes[p].name);
+            free(chain);
+            return rc;
         }
         x = t;
     }
@@ -1036,7 +1038,8 @@ static int build(ml_state *s, struct build *b)
 
     b->obj = calloc(s->nr_nodes ? s->nr_nodes : 1, sizeof(*b->obj));
     b->mapped = calloc(s->nr_nodes ? s->nr_nodes : 1, sizeof(*b->mapped));
-    if (!b->obj || !b->mapped)
+    b->mark = calloc(s->nr_nodes ? s->nr_nodes : 1, sizeof(*b->mark));
+    if (!b->obj || !b->mapped || !b->mark)
         return MT_ENOMEM;
     for (uint32_t i = 0; i < s->nr_nodes; i++)
         if (s->nodes[i].parent != ML_NONE)
@@ -1103,6 +1106,7 @@ static void free_build(struct build *b)
 {
     free(b->obj);
     free(b->mapped);
+    free(b->mark);
     free(b->created);
     free(b->backing);
     free(b->maps);

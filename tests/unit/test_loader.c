@@ -574,7 +574,7 @@ static void test_robust_mutations(void **state)
 
         assert_non_null(buf);
         assert_non_null(fbuf);
-        for (int k = 0; k < 150; k++) {
+        for (int k = 0; k < 100; k++) {
             snprintf(what, sizeof(what), "%s mutation %d", cases[c], k);
             mutate(dump, dl, buf, &ml);
             try_variant(what, buf, ml, facts, fl, true);
