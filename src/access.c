@@ -21,19 +21,13 @@ static uint64_t piece_len(const mt_flat_range *fr, uint64_t addr,
 /* Bytes from @addr (in a hole) up to the next range, capped at @len. */
 static uint64_t hole_len(const mt_flatview *fv, uint64_t addr, uint64_t len)
 {
-    size_t lo = 0, hi = fv->nr_ranges;
+    size_t i = mt__fv_lower(fv, addr);
+    uint64_t next;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (fv->starts[mid] <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < fv->nr_ranges && fv->starts[lo] - addr < len)
-        return fv->starts[lo] - addr;
-    return len;
+    if (i == mt__fv_count(fv))
+        return len;
+    next = mt__fv_at(fv, i)->start;
+    return next - addr < len ? next - addr : len;
 }
 
 static uint64_t bytes_to_value(const uint8_t *p, unsigned size, mt_endian e)

@@ -71,9 +71,9 @@ static void announce(mt_region *r, const mt_span *s, bool add)
     for (size_t a = 0; a < ctx->nr_as; a++) {
         mt_as *as = ctx->as[a];
 
-        for (size_t i = 0; i < as->view->nr_ranges; i++)
-            if (as->view->ranges[i].region == r)
-                call_part(as, &as->view->ranges[i], s, add);
+        for (size_t i = 0; i < mt__fv_count(as->view); i++)
+            if (mt__fv_at(as->view, i)->region == r)
+                call_part(as, mt__fv_at(as->view, i), s, add);
     }
 }
 

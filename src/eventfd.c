@@ -138,8 +138,8 @@ static int collect(mt_ctx *ctx, const mt_flatview *fv, mt_as_eventfd **out,
     mt_as_eventfd *arr = NULL;
     size_t cap = 0, cnt = 0, i, k;
 
-    for (i = 0; i < fv->nr_ranges; i++) {
-        const mt_flat_range *fr = &fv->ranges[i];
+    for (i = 0; i < mt__fv_count(fv); i++) {
+        const mt_flat_range *fr = mt__fv_at(fv, i);
         mt_region *r = fr->region;
 
         for (k = 0; k < r->nr_eventfds; k++) {

@@ -136,6 +136,21 @@ mt_region *mt__physical_root(mt_region *mr)
     return NULL;
 }
 
+size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
+{
+    size_t lo = 0, hi = fv->nr_ranges;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (fv->ranges[mid].last < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 size_t mt_flatview_nr_ranges(const mt_flatview *fv)
 {
     return fv ? fv->nr_ranges : 0;

@@ -226,6 +226,20 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
 void mt__flatview_ref(mt_flatview *fv);
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
 
+/* Storage of a view's ranges: every file but flatview.c goes through these. */
+static inline size_t mt__fv_count(const mt_flatview *fv)
+{
+    return fv->nr_ranges;
+}
+
+static inline const mt_flat_range *mt__fv_at(const mt_flatview *fv, size_t i)
+{
+    return &fv->ranges[i];
+}
+
+/* Index of the first range whose last address is >= @addr (count if none). */
+size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr);
+
 /*
  * Range of @fv containing @addr, or NULL for a hole: last-hit check, then a
  * binary search over the packed start addresses.

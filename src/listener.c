@@ -87,11 +87,12 @@ static void diff_pass(mt_as *as, const mt_flatview *old,
                       const mt_flatview *new_, bool adding)
 {
     size_t i = 0, j = 0;
-    size_t no = old ? old->nr_ranges : 0, nn = new_ ? new_->nr_ranges : 0;
+    size_t no = old ? mt__fv_count(old) : 0;
+    size_t nn = new_ ? mt__fv_count(new_) : 0;
 
     while (i < no || j < nn) {
-        const mt_flat_range *o = i < no ? &old->ranges[i] : NULL;
-        const mt_flat_range *n = j < nn ? &new_->ranges[j] : NULL;
+        const mt_flat_range *o = i < no ? mt__fv_at(old, i) : NULL;
+        const mt_flat_range *n = j < nn ? mt__fv_at(new_, j) : NULL;
 
         if (o && (!n || o->start < n->start ||
                   (o->start == n->start && !range_equal(o, n)))) {
@@ -163,8 +164,8 @@ int mt_listener_register(mt_as *as, const mt_listener_ops *ops, void *opaque,
         ops->begin(opaque);
     if (ctx->dirty_log_users && ops->log_global_start)
         ops->log_global_start(opaque);
-    for (i = 0; i < as->view->nr_ranges; i++) {
-        const mt_flat_range *fr = &as->view->ranges[i];
+    for (i = 0; i < mt__fv_count(as->view); i++) {
+        const mt_flat_range *fr = mt__fv_at(as->view, i);
 
         if (ops->region_add)
             ops->region_add(opaque, fr);
@@ -189,8 +190,8 @@ void mt_listener_unregister(mt_listener *l)
     as = l->as;
     if (l->ops.begin)
         l->ops.begin(l->opaque);
-    for (i = 0; i < as->view->nr_ranges; i++) {
-        const mt_flat_range *fr = &as->view->ranges[i];
+    for (i = 0; i < mt__fv_count(as->view); i++) {
+        const mt_flat_range *fr = mt__fv_at(as->view, i);
 
         if (fr->dirty_log_mask && l->ops.log_stop)
             l->ops.log_stop(l->opaque, fr, fr->dirty_log_mask, 0);
@@ -232,8 +233,8 @@ int mt_as_log_sync(mt_as *as, mt_region *r)
     if (!as)
         return MT_EINVAL;
     ctx = as->ctx;
-    for (i = 0; i < as->view->nr_ranges; i++) {
-        const mt_flat_range *fr = &as->view->ranges[i];
+    for (i = 0; i < mt__fv_count(as->view); i++) {
+        const mt_flat_range *fr = mt__fv_at(as->view, i);
 
         if (!fr->dirty_log_mask || (r && fr->region != r))
             continue;
