@@ -12,6 +12,9 @@
 #   OUTDIR    where the raw outputs go (default: a new directory in /tmp)
 #   UNICORN_SRC  the peer programs (default /work/shared/bench/peers/unicorn);
 #                they are built in a copy under OUTDIR (needs libunicorn-dev).
+#   WAIT_LOAD    if set (e.g. 1.5), before each round wait (up to 10 minutes)
+#                until the 1-minute load average is below it; the load at the
+#                start of each round is logged to OUTDIR/load.
 #
 # Output: "figure memtree spread unicorn spread speedup" lines, speedup = how many times
 # faster (ns figures) or higher (GB/s figures) memtree is; "-" when the peer
@@ -32,10 +35,19 @@ make -s -C "$OUT/unicorn" bench_rw bench_mmio >&2
 
 # ROUNDS=0 only re-reads the raw outputs already in OUTDIR.
 if [ "$ROUNDS" -gt 0 ]; then
-    rm -f "$OUT"/mt.* "$OUT"/rw.* "$OUT"/mmio.*
+    rm -f "$OUT"/mt.* "$OUT"/rw.* "$OUT"/mmio.* "$OUT"/load
 fi
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
+    if [ -n "${WAIT_LOAD:-}" ]; then
+        waited=0
+        while [ "$waited" -lt 600 ] &&
+              awk -v max="$WAIT_LOAD" '{ exit !($1 >= max) }' /proc/loadavg; do
+            sleep 10
+            waited=$((waited + 10))
+        done
+    fi
+    echo "round $r: $(date -u +%H:%M:%S) loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/load"
     echo "# round $r/$ROUNDS" >&2
     "$MT_BENCH" >"$OUT/mt.$r"
     "$OUT/unicorn/bench_rw" 1000 2000 >"$OUT/rw.$r"
