@@ -172,3 +172,12 @@ bool naive_reaches(mt_region *from, mt_region *to)
     free(seen.v);
     return r;
 }
+
+bool naive_contains(mt_region *ancestor, mt_region *r)
+{
+    for (; r; r = mt_region_container(r)) {
+        if (r == ancestor)
+            return true;
+    }
+    return false;
+}

@@ -61,8 +61,15 @@ naive_answer naive_as_lookup(mt_region *as_root, uint64_t addr);
 /**
  * naive_reaches - true when @from is @to or the walk from @from (through
  * subregions and alias targets) can reach @to: mapping @from under @to
- * would then create a cycle.
+ * would then create a cycle, through containment or through an alias.
  */
 bool naive_reaches(mt_region *from, mt_region *to);
+
+/**
+ * naive_contains - true when @r is @ancestor or lies in @ancestor's
+ * subtree (subregions only, no alias targets): mapping @ancestor under @r
+ * would make containment cyclic.
+ */
+bool naive_contains(mt_region *ancestor, mt_region *r);
 
 #endif /* MT_NAIVE_H */

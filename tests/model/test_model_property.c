@@ -70,7 +70,7 @@ typedef struct world {
 static struct {
     unsigned long trees, regions, aliases, full, near_top, checks, probes,
         ranges, txns, nested, eloop, ebusy, ekind, erange, estate, enoent,
-        freed, shared, empty, rich;
+        freed, shared, empty, rich, alias_cycles_avoided;
 } stats;
 
 /* ------------------------------------------------------------------------ */
@@ -253,7 +253,12 @@ static uint64_t pick_size(world *w)
     case 0:
     case 1: stats.full++; return MT_SIZE_FULL;
     case 2: return 0 - (1 + below(w, 64)) * 0x10;
-    case 3: return next(w) >> below(w, 64);
+    case 3: {
+        /* one call per statement: argument and operand order is
+         * unspecified, and a replay must draw the same numbers */
+        uint64_t v = next(w);
+        return v >> below(w, 64);
+    }
     default: return pick_mem_size(w);
     }
 }
@@ -440,7 +445,20 @@ static void try_map(world *w)
     if (mt_region_kind_of(parent) == MT_REGION_RAM_DEVICE)
         return;
     uint64_t off = pick_child_addr(w, parent);
+    /*
+     * Containment cycles are refused (MT_ELOOP). A cycle through an alias
+     * (an alias of a region mapped inside that region) is legal in QEMU and
+     * renders finitely only when the alias window excludes the alias
+     * itself; a self-covering one recurses without end (QEMU overflows its
+     * stack). The generator never builds alias cycles, so the test does not
+     * depend on how memtree bounds the latter; unit tests cover the former.
+     */
     bool loop = naive_reaches(sub, parent);
+    bool contain_loop = naive_contains(sub, parent);
+    if (loop && !contain_loop) {
+        stats.alias_cycles_avoided++;
+        return;
+    }
     int want;
     /* Only one thing wrong at a time: the API does not rank errors. */
     if (is_ram_kind(parent)) {
@@ -612,8 +630,12 @@ static void check_as(world *w, mt_as *as, mt_flatview *fv)
     }
     probe(w, fv, phys, 0);
     probe(w, fv, phys, UINT64_MAX);
-    for (int i = 0; i < 24; i++)
-        probe(w, fv, phys, i < 16 ? pick_addr(w) + below(w, 0x10) : next(w));
+    for (int i = 0; i < 24; i++) {
+        uint64_t a = i < 16 ? pick_addr(w) : next(w);
+        if (i < 16)
+            a += below(w, 0x10);
+        probe(w, fv, phys, a);
+    }
 }
 
 static void check_world(world *w)
@@ -904,12 +926,13 @@ static void test_flat_view_matches_naive_model(void **state)
                   "%lu, empty views %lu, views with 4+ ranges %lu, refs "
                   "dropped %lu; expected errors: "
                   "ELOOP %lu EBUSY %lu EKIND %lu ERANGE %lu ESTATE %lu "
-                  "ENOENT %lu\n",
+                  "ENOENT %lu; alias cycles avoided %lu\n",
                   stats.trees, stats.regions, stats.aliases, stats.full,
                   stats.near_top, stats.checks, stats.ranges, stats.probes,
                   stats.txns, stats.nested, stats.shared, stats.empty,
                   stats.rich, stats.freed, stats.eloop, stats.ebusy, stats.ekind,
-                  stats.erange, stats.estate, stats.enoent);
+                  stats.erange, stats.estate, stats.enoent,
+                  stats.alias_cycles_avoided);
 }
 
 int main(void)
