@@ -754,6 +754,124 @@ static void test_map_ram_is_host_memory(void **state)
     mt_ctx_free(ctx);
 }
 
+/* A mapping holds a reference: the RAM stays valid after the region is
+ * unmapped from the tree and its last other reference dropped. */
+static void test_map_keeps_region_alive(void **state)
+{
+    (void)state;
+    mt_ctx *ctx = t_ctx();
+    mt_region *sys = t_sys(ctx);
+    mt_region *ram = t_ram(ctx, "ram", 0x2000);
+    t_map(sys, 0x1000, ram);
+    mt_as *as = t_as(ctx, sys, "memory");
+
+    uint64_t len = 0x2000;
+    uint8_t *p = mt_as_map(as, 0x1000, &len, true, U_);
+    assert_ptr_equal(p, t_ptr(ram));
+    assert_int_equal(len, 0x2000);
+    MT_OK(mt_region_del_subregion(sys, ram));
+    mt_region_unref(ram); /* only the mapping holds it now */
+    uint8_t b = 1;
+    CHECK_RES(mt_as_read(as, 0x1000, U_, &b, 1), MT_TX_DECODE_ERROR);
+    memset(p, 0x3c, 0x2000); /* still valid host memory */
+    assert_int_equal(p[0x1fff], 0x3c);
+    MT_OK(mt_as_unmap(as, p, len, true, len));
+    mt_ctx_free(ctx);
+}
+
+/* A load straddling the end of a ROM device in ROMD mode is not direct:
+ * it goes whole to the device's callbacks (QEMU's ld*_phys). */
+static void test_load_straddling_romd_goes_to_callbacks(void **state)
+{
+    (void)state;
+    mt_ctx *ctx = t_ctx();
+    mt_region *sys = t_sys(ctx);
+    t_dev d;
+    t_dev_init(&d, MT_ENDIAN_LITTLE);
+    d.fixed = true;
+    d.fixed_val = 0xcafe;
+    mt_ops o = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, true, 1, 4, false);
+    mt_region *flash = t_rom_dev_region(ctx, "flash", 0x1000, &o, &d);
+    memset(t_ptr(flash), 0x11, 0x1000);
+    t_map(sys, 0x10000, flash);
+    t_map(sys, 0x11000, t_ram(ctx, "ram", 0x1000));
+    mt_as *as = t_as(ctx, sys, "memory");
+    uint64_t v = 0;
+
+    CHECK_RES(mt_as_load(as, 0x10ffc, 4, MT_ENDIAN_LITTLE, U_, &v), MT_TX_OK);
+    assert_int_equal(v, 0x11111111); /* inside: direct */
+    CHECK_NO_CALLS(&d);
+    CHECK_RES(mt_as_load(as, 0x10ffe, 4, MT_ENDIAN_LITTLE, U_, &v), MT_TX_OK);
+    assert_int_equal(v, 0xcafe);
+    CHECK_LOG(&d, { R_, 0xffe, 4, 0xcafe });
+    t_dev_clear_log(&d);
+    CHECK_RES(mt_as_load(as, 0x10ffc, 8, MT_ENDIAN_LITTLE, U_, &v),
+              MT_TX_DECODE_ERROR); /* whole: 8 > valid.max 4 */
+    assert_int_equal(v, 0);
+    CHECK_NO_CALLS(&d);
+    mt_ctx_free(ctx);
+}
+
+/* Accesses read the published view: changes inside an open transaction
+ * are not seen until the outermost commit. */
+static void test_access_sees_published_view_only(void **state)
+{
+    (void)state;
+    mt_ctx *ctx = t_ctx();
+    mt_region *sys = t_sys(ctx);
+    mt_as *as = t_as(ctx, sys, "memory");
+    mt_region *ram = t_ram(ctx, "ram", 0x1000);
+    t_ptr(ram)[0] = 0x42;
+
+    mt_begin(ctx);
+    t_map(sys, 0x1000, ram);
+    uint8_t b = 7;
+    CHECK_RES(mt_as_read(as, 0x1000, U_, &b, 1), MT_TX_DECODE_ERROR);
+    assert_int_equal(b, 0);
+    MT_OK(mt_commit(ctx));
+    CHECK_RES(mt_as_read(as, 0x1000, U_, &b, 1), MT_TX_OK);
+    assert_int_equal(b, 0x42);
+
+    mt_begin(ctx);
+    MT_OK(mt_region_set_address(ram, 0x5000));
+    CHECK_RES(mt_as_read(as, 0x1000, U_, &b, 1), MT_TX_OK);
+    MT_OK(mt_commit(ctx));
+    CHECK_RES(mt_as_read(as, 0x1000, U_, &b, 1), MT_TX_DECODE_ERROR);
+    CHECK_RES(mt_as_read(as, 0x5000, U_, &b, 1), MT_TX_OK);
+    assert_int_equal(b, 0x42);
+    mt_ctx_free(ctx);
+}
+
+/* A big-endian device cut into several pieces: each piece is laid out in
+ * the device's byte order, so the buffer holds the registers in address
+ * order. */
+static void test_be_device_buffer_layout(void **state)
+{
+    (void)state;
+    mt_ctx *ctx = t_ctx();
+    mt_region *sys = t_sys(ctx);
+    t_dev d;
+    t_dev_init(&d, MT_ENDIAN_BIG);
+    for (int i = 0; i < 16; i++)
+        d.regs[i] = (uint8_t)(0x30 + i);
+    mt_ops o = t_dev_ops(MT_ENDIAN_BIG, 1, 4, false, 1, 4, false);
+    t_map(sys, 0x1000, t_dev_region(ctx, "be", 0x100, &o, &d));
+    mt_as *as = t_as(ctx, sys, "memory");
+    uint8_t buf[16];
+
+    CHECK_RES(mt_as_read(as, 0x1001, U_, buf, 11), MT_TX_OK);
+    for (int i = 0; i < 11; i++)
+        assert_int_equal(buf[i], 0x31 + i);
+    CHECK_LOG(&d, { R_, 1, 1, 0x31 }, { R_, 2, 2, 0x3233 },
+              { R_, 4, 4, 0x34353637 }, { R_, 8, 4, 0x38393a3b });
+    t_dev_clear_log(&d);
+    static const uint8_t w[6] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5 };
+    CHECK_RES(mt_as_write(as, 0x1002, U_, w, 6), MT_TX_OK);
+    CHECK_LOG(&d, { W_, 2, 2, 0xa0a1 }, { W_, 4, 4, 0xa2a3a4a5 });
+    assert_memory_equal(d.regs + 2, w, 6);
+    mt_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -771,6 +889,10 @@ int main(void)
         cmocka_unit_test(test_write_rom_skips_io_and_holes),
         cmocka_unit_test(test_io_without_callbacks_decode_error),
         cmocka_unit_test(test_map_ram_is_host_memory),
+        cmocka_unit_test(test_map_keeps_region_alive),
+        cmocka_unit_test(test_load_straddling_romd_goes_to_callbacks),
+        cmocka_unit_test(test_access_sees_published_view_only),
+        cmocka_unit_test(test_be_device_buffer_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,7 @@ static void test_item38_no_section_limit_1000000_regions(void **state)
 static void test_item38_no_section_limit_ascending_order(void **state)
 {
     (void)state;
-    t_many_regions(20000, false);
+    t_many_regions(10000, false);
 }
 
 int main(void)
