@@ -105,7 +105,7 @@ void mt_begin(mt_ctx *ctx);
  * @ctx: the context.
  * Returns 0, MT_ESTATE when no transaction is open, or MT_ENOMEM (the old
  * flat views then stay published and the change stays pending; a later
- * commit retries).
+ * commit retries). The transaction is closed in every case but MT_ESTATE.
  */
 int mt_commit(mt_ctx *ctx);
 
@@ -293,8 +293,13 @@ void mt_region_unref(mt_region *r);
  * @parent: a container, I/O region or alias (any region that is not RAM).
  * @sub:    an unmapped region; the container takes a reference on it.
  * Returns 0; MT_EBUSY if @sub already has a container; MT_ELOOP if @sub is
- * @parent or one of its ancestors, or reaches @parent through aliases;
- * MT_EINVAL for NULL or mixed contexts; MT_ENOMEM.
+ * @parent or one of its ancestors (containment must stay a tree);
+ * MT_EKIND if @parent is RAM or a RAM device; MT_EINVAL for NULL or mixed
+ * contexts; MT_ENOMEM.
+ * A cycle through an alias (an alias of a container mapped inside that
+ * container) is allowed, as in QEMU; rendering unrolls it only while the
+ * alias window still shows something, and at most a few times (see
+ * docs/model.md, "Cycles through aliases").
  */
 int mt_region_add_subregion(mt_region *parent, uint64_t offset,
                             mt_region *sub);
@@ -323,10 +328,10 @@ int mt_region_set_enabled(mt_region *r, bool enabled);
  */
 int mt_region_set_address(mt_region *r, uint64_t addr);
 
-/** mt_region_set_alias_offset - change where an alias looks. MT_EKIND if @r is not an alias. */
+/** mt_region_set_alias_offset - change where an alias looks. MT_EKIND if @r is not an alias, MT_ERANGE if the window would end past 2^64. */
 int mt_region_set_alias_offset(mt_region *r, uint64_t offset);
 
-/** mt_region_set_size - resize @r (MT_SIZE_FULL = 2^64). RAM regions: MT_EKIND (use the RAM API). */
+/** mt_region_set_size - resize @r (MT_SIZE_FULL = 2^64). Memory-backed regions: MT_EKIND. Aliases: MT_ERANGE if the window would end past 2^64. */
 int mt_region_set_size(mt_region *r, uint64_t size);
 
 /** mt_region_set_readonly - mark @r (and, when rendered, everything under it) read-only. */
@@ -393,7 +398,7 @@ mt_region *mt_region_subregion(const mt_region *r, size_t i);
  * mt_as_new - create an address space rendering @root.
  * @root: any region (takes a reference); it may be mapped elsewhere too,
  *        and several address spaces may share a root.
- * @name: copied; need not be unique.
+ * @name: copied; need not be unique; NULL gives "anonymous" (QEMU's name).
  * The address space is rendered at once (or at the outermost commit when
  * called inside a transaction). Returns 0, MT_EINVAL or MT_ENOMEM.
  */

@@ -85,10 +85,15 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
         uint64_t l, xlat;
 
         if (!fr) {
+            /* A hole is QEMU's unassigned region: not RAM, accepts nothing. */
             l = hole_len(fv, addr, len);
-            if (!is_write)
-                memset(buf, 0, l);
-            res |= MT_TX_DECODE_ERROR;
+            if (attrs.memory) {
+                res |= MT_TX_ACCESS_ERROR;
+            } else {
+                if (!is_write)
+                    memset(buf, 0, l);
+                res |= MT_TX_DECODE_ERROR;
+            }
         } else {
             mr = fr->region;
             l = piece_len(fr, addr, len);
@@ -182,7 +187,7 @@ mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
         return MT_TX_DECODE_ERROR;
     fr = mt__lookup(as->view, addr);
     if (!fr)
-        return MT_TX_DECODE_ERROR;
+        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
     mr = fr->region;
     xlat = fr->offset + (addr - fr->start);
     if (attrs.memory && !mt__is_ram(mr))
@@ -204,7 +209,7 @@ mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
         return MT_TX_DECODE_ERROR;
     fr = mt__lookup(as->view, addr);
     if (!fr)
-        return MT_TX_DECODE_ERROR;
+        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
     mr = fr->region;
     xlat = fr->offset + (addr - fr->start);
     if (attrs.memory && !mt__is_ram(mr))

@@ -131,6 +131,11 @@ void mt_ctx_free(mt_ctx *ctx)
         mt__free(ctx, fv->ranges);
         mt__free(ctx, fv);
     }
+    /* Unlink all containment first so each destroy is O(1). */
+    for (mt_region *r = ctx->regions; r; r = r->all_next) {
+        r->container = NULL;
+        r->nr_subs = 0;
+    }
     while (ctx->regions)
         mt__region_destroy(ctx->regions);
     ctx->alloc.free(ctx->alloc.opaque, ctx);

@@ -101,7 +101,11 @@ void mt_flatview_unref(mt_flatview *fv)
  */
 mt_region *mt__physical_root(mt_region *mr)
 {
-    while (mr && mr->enabled) {
+    unsigned steps = 0;
+
+    /* Bounded: a container whose only child is a covering alias of the
+     * container itself would otherwise loop. */
+    while (mr && mr->enabled && steps++ < 64) {
         if (mr->alias) {
             if (mr->alias_offset == 0 && mr->size >= mr->alias->size) {
                 mr = mr->alias;
@@ -133,7 +137,7 @@ mt_region *mt__physical_root(mt_region *mr)
         }
         return mr;
     }
-    return NULL;
+    return mr && mr->enabled ? mr : NULL;
 }
 
 size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)

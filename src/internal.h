@@ -116,6 +116,7 @@ struct mt_region {
     size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
 
     unsigned visit;             /* scratch mark for graph walks (ctx->visit_epoch) */
+    unsigned render_nesting;    /* times on the current render path */
     mt_region *all_prev, *all_next; /* ctx->regions list */
 };
 
@@ -166,6 +167,7 @@ struct mt_ctx {
     unsigned visit_epoch;
 
     mt_region *regions;         /* every live region */
+    size_t nr_regions;
     mt_flatview *views;         /* every live flat view */
 
     mt_as **as;                 /* creation order */

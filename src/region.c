@@ -36,6 +36,7 @@ static int region_alloc(mt_ctx *ctx, const char *name, uint64_t size,
     if (ctx->regions)
         ctx->regions->all_prev = r;
     ctx->regions = r;
+    ctx->nr_regions++;
     *out = r;
     return 0;
 }
@@ -223,6 +224,7 @@ void mt__region_destroy(mt_region *r)
         ctx->regions = r->all_next;
     if (r->all_next)
         r->all_next->all_prev = r->all_prev;
+    ctx->nr_regions--;
     mt__ram_unmap(r);
     mt__region_free_eventfds(r);
     mt__free(ctx, r->subs);

@@ -10,9 +10,11 @@
 #include "internal.h"
 
 /*
- * Is @needle reachable from @from by following subregion and alias edges?
- * Iterative depth-first walk; each region is visited once (epoch marks),
- * so the cost is linear in the part of the graph under @from.
+ * Is @needle reachable from @from by following subregion edges? That would
+ * make containment cyclic. Cycles that pass through an alias are allowed,
+ * as in QEMU (Arm SSE machines map an alias of a container inside that
+ * container, at a window that excludes the alias); rendering bounds their
+ * nesting (render.c). Iterative walk, each region visited once.
  */
 static int reaches(mt_region *from, mt_region *needle, bool *found)
 {
@@ -45,10 +47,6 @@ static int reaches(mt_region *from, mt_region *needle, bool *found)
                 r->subs[i]->visit = epoch;
                 stack[n++] = r->subs[i];
             }
-        }
-        if (r->alias && r->alias->visit != epoch) {
-            r->alias->visit = epoch;
-            stack[n++] = r->alias;
         }
     }
     mt__free(ctx, stack);
@@ -116,6 +114,8 @@ int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
         return MT_EKIND;
     if (sub->container)
         return MT_EBUSY;
+    if (sub == parent)
+        return MT_ELOOP;
     rc = reaches(sub, parent, &loop);
     if (rc)
         return rc;

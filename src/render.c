@@ -15,8 +15,25 @@
 
 #include "internal.h"
 
+/*
+ * Bounds for cycles. A region may contain an alias of one of its ancestors
+ * (Arm SSE machines do); rendering such a cycle recurses until the clip
+ * window runs out, which a window covering the alias itself never does
+ * (QEMU then overflows its stack), and several such aliases multiply the
+ * work. memtree renders a region at most MT_RENDER_MAX_REENTRY times on one
+ * path from the root, keeps the path shorter than MT_RENDER_MAX_DEPTH, and
+ * stops a render after MT_RENDER_BUDGET visits per region of the context:
+ * what lies beyond is not rendered. Maps without such cycles never come
+ * near these bounds.
+ */
+#define MT_RENDER_MAX_REENTRY 4
+#define MT_RENDER_MAX_DEPTH 256
+#define MT_RENDER_BUDGET 64
+
 typedef struct render_state {
     mt_ctx *ctx;
+    unsigned depth;
+    uint64_t budget;        /* region visits left */
     mt_flat_range *ranges;  /* sorted by start, disjoint */
     size_t n;
     size_t cap;
@@ -97,8 +114,10 @@ static void render_region(render_state *st, mt_region *mr, mt_i128 base,
     mt_i128 rs, re;
     size_t i;
 
-    if (!mr->enabled || st->err)
+    if (!mr->enabled || st->err || st->depth >= MT_RENDER_MAX_DEPTH ||
+        mr->render_nesting >= MT_RENDER_MAX_REENTRY || st->budget == 0)
         return;
+    st->budget--;
     base += mr->addr;
     a.readonly |= mr->readonly;
     a.nonvolatile |= mr->nonvolatile;
@@ -108,14 +127,20 @@ static void render_region(render_state *st, mt_region *mr, mt_i128 base,
         re = ce;
     if (rs >= re)
         return;
+    st->depth++;
+    mr->render_nesting++;
     if (mr->alias) {
         base -= mr->alias->addr;
         base -= mr->alias_offset;
         render_region(st, mr->alias, base, rs, re, a);
-        return;
+    } else {
+        for (i = 0; i < mr->nr_subs; i++)
+            render_region(st, mt__sub_at(mr, i), base, rs, re, a);
     }
-    for (i = 0; i < mr->nr_subs; i++)
-        render_region(st, mt__sub_at(mr, i), base, rs, re, a);
+    mr->render_nesting--;
+    st->depth--;
+    if (mr->alias)
+        return;
     if (mr->terminates)
         paint_leaf(st, mr, base, rs, re, a);
 }
@@ -149,9 +174,11 @@ static void simplify(render_state *st)
 int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
                       size_t *n)
 {
-    render_state st = { ctx, NULL, 0, 0, 0 };
+    render_state st = { ctx, 0, 0, NULL, 0, 0, 0 };
+    uint64_t nregions = ctx->nr_regions ? ctx->nr_regions : 1;
     render_attrs a = { false, false };
 
+    st.budget = nregions * MT_RENDER_BUDGET;
     render_region(&st, root, 0, 0, (mt_i128)MT_2_64, a);
     if (st.err) {
         mt__free(ctx, st.ranges);
