@@ -379,6 +379,21 @@ static bool is_block_root(const ml_state *s, uint32_t n)
     return s->nodes[n].parent == ML_NONE;
 }
 
+/* First position in v[lo, hi) (sorted by hash) whose node hash is >= @h. */
+static size_t first_hash(const ml_state *s, const uint32_t *v, size_t lo,
+                         size_t hi, uint64_t h)
+{
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->nodes[v[mid]].hash < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /*
  * Identify block roots printed again elsewhere. An address-space root may
  * be a node inside another tree; a memory-region block root may be any
@@ -393,6 +408,7 @@ static int identify(ml_state *s)
     struct uf u = { 0 };
     uint32_t *byhash = malloc((n ? n : 1) * sizeof(*byhash));
     uint32_t *minidx = malloc((n ? n : 1) * sizeof(*minidx));
+    size_t nin = 0, nall;
     int rc = 0;
 
     u.parent = malloc((n ? n : 1) * sizeof(*u.parent));
@@ -404,7 +420,6 @@ static int identify(ml_state *s)
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        byhash[i] = (uint32_t)i;
         u.parent[i] = (uint32_t)i;
         u.size[i] = 1;
     }
@@ -414,32 +429,39 @@ static int identify(ml_state *s)
         else
             u.as_roots[s->units[k].root] = 1;
     }
-    ml_sort(byhash, n, cmp_hash_idx, s);
+    /* Candidates: nodes inside trees [0, nin), then address-space roots. */
+    for (size_t i = 0; i < n; i++)
+        if (!is_block_root(s, (uint32_t)i))
+            byhash[nin++] = (uint32_t)i;
+    nall = nin;
+    for (size_t k = 0; k < s->nr_as_units; k++)
+        byhash[nall++] = s->units[k].root;
+    ml_sort(byhash, nin, cmp_hash_idx, s);
+    ml_sort(byhash + nin, nall - nin, cmp_hash_idx, s);
 
     for (size_t k = 0; k < s->nr_units && !rc; k++) {
         const ml_unit *unit = &s->units[k];
-        uint32_t r = unit->root, lo = 0, hi = (uint32_t)n, tries = 0;
+        uint32_t r = unit->root, tries = 0, scanned = 0;
         uint64_t h = s->nodes[r].hash;
+        size_t ja = first_hash(s, byhash, 0, nin, h);
+        size_t jb = unit->mr ? first_hash(s, byhash, nin, nall, h) : nall;
 
-        while (lo < hi) { /* first entry with this hash */
-            uint32_t mid = lo + (hi - lo) / 2;
-
-            if (s->nodes[byhash[mid]].hash < h)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (uint32_t j = lo; j < n && s->nodes[byhash[j]].hash == h &&
-                              j - lo < MATCH_SCAN_PER_ROOT; j++) {
-            uint32_t c = byhash[j];
-            const ml_node *cn = &s->nodes[c];
+        /* Both runs of this hash, merged in print order. */
+        for (;;) {
+            bool a_ok = ja < nin && s->nodes[byhash[ja]].hash == h;
+            bool b_ok = jb < nall && s->nodes[byhash[jb]].hash == h;
+            uint32_t c;
+            const ml_node *cn;
             bool ok;
 
-            if (cn->unit == k)
-                continue;
-            if (is_block_root(s, c) && (!unit->mr || s->units[cn->unit].mr))
-                continue;
-            if (cn->addr != s->nodes[r].start || !subtree_eq(s, r, c))
+            if ((!a_ok && !b_ok) || ++scanned > MATCH_SCAN_PER_ROOT)
+                break;
+            if (a_ok && (!b_ok || byhash[ja] < byhash[jb]))
+                c = byhash[ja++];
+            else
+                c = byhash[jb++];
+            cn = &s->nodes[c];
+            if (cn->unit == k || cn->addr != s->nodes[r].start || !subtree_eq(s, r, c))
                 continue;
             if (++tries > MATCH_TRIES_PER_ROOT)
                 break;

@@ -51,7 +51,8 @@ static char *read_file(const char *dir, const char *file, size_t *len)
     char *buf;
     long n;
 
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+        return NULL;
     f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -71,7 +72,8 @@ static char *read_case(const char *name, const char *file, size_t *len)
     char dir[4096];
     char *buf;
 
-    snprintf(dir, sizeof(dir), "%s/%s", cases_dir(), name);
+    if (snprintf(dir, sizeof(dir), "%s/%s", cases_dir(), name) >= (int)sizeof(dir))
+        fail_msg("path too long");
     buf = read_file(dir, file, len);
     if (!buf)
         fail_msg("cannot read %s/%s", dir, file);
