@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "itree.h"
 
 /*
  * Bounds for cycles. A region may contain an alias of one of its ancestors
@@ -34,9 +35,10 @@ typedef struct render_state {
     mt_ctx *ctx;
     unsigned depth;
     uint64_t budget;        /* region visits left */
-    mt_flat_range *ranges;  /* sorted by start, disjoint */
+    mt_flat_range *pieces;  /* painted pieces, in painting order */
     size_t n;
     size_t cap;
+    mt_itree painted;       /* the pieces by address (item = index) */
     int err;
 } render_state;
 
@@ -46,54 +48,41 @@ typedef struct render_attrs {
     bool nonvolatile;
 } render_attrs;
 
-/* Index of the first range whose last address is >= @addr. */
-static size_t first_ending_at_or_after(const render_state *st, mt_i128 addr)
+static int add_piece(render_state *st, const mt_flat_range *fr)
 {
-    size_t lo = 0, hi = st->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if ((mt_i128)st->ranges[mid].last < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static int insert_range(render_state *st, size_t at, const mt_flat_range *fr)
-{
-    int rc = mt__grow(st->ctx, (void **)&st->ranges, &st->cap, st->n + 1,
-                      sizeof(*st->ranges));
+    int rc = mt__grow(st->ctx, (void **)&st->pieces, &st->cap, st->n + 1,
+                      sizeof(*st->pieces));
 
     if (rc)
         return rc;
-    memmove(&st->ranges[at + 1], &st->ranges[at],
-            (st->n - at) * sizeof(*st->ranges));
-    st->ranges[at] = *fr;
-    st->n++;
+    if (st->n >= UINT32_MAX)
+        return MT_ENOMEM;
+    rc = mt__itree_insert(&st->painted, fr->start, (mt_u128)fr->last + 1,
+                          (uint32_t)st->n, NULL);
+    if (rc)
+        return rc;
+    st->pieces[st->n++] = *fr;
     return 0;
 }
 
-/* Fill the parts of [cs, ce) not yet covered with pieces of leaf @mr. */
+/* Fill the parts of [cs, ce) not yet painted with pieces of leaf @mr. */
 static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
                        mt_i128 cs, mt_i128 ce, render_attrs a)
 {
-    size_t i = first_ending_at_or_after(st, cs);
     mt_i128 cur = cs;
 
     while (cur < ce && !st->err) {
-        mt_flat_range fr;
+        uint32_t i = mt__itree_first_ending_after(&st->painted, (mt_u128)cur);
+        const mt_itree_node *n = i ? mt__itree_node(&st->painted, i) : NULL;
         mt_i128 gap_end = ce;
+        mt_flat_range fr;
 
-        if (i < st->n && (mt_i128)st->ranges[i].start <= cur) {
-            cur = (mt_i128)st->ranges[i].last + 1;   /* already painted */
-            i++;
+        if (n && (mt_i128)n->start <= cur) {
+            cur = (mt_i128)n->end;   /* already painted */
             continue;
         }
-        if (i < st->n && (mt_i128)st->ranges[i].start < gap_end)
-            gap_end = st->ranges[i].start;
+        if (n && (mt_i128)n->start < gap_end)
+            gap_end = n->start;
         fr.start = (uint64_t)cur;
         fr.last = (uint64_t)(gap_end - 1);
         fr.region = mr;
@@ -102,8 +91,7 @@ static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
         fr.nonvolatile = a.nonvolatile;
         fr.romd = mr->romd_mode;
         fr.dirty_log_mask = mt__dirty_mask(mr);
-        st->err = insert_range(st, i, &fr);
-        i++;
+        st->err = add_piece(st, &fr);
         cur = gap_end;
     }
 }
@@ -153,18 +141,23 @@ static bool can_merge(const mt_flat_range *a, const mt_flat_range *b)
            a->romd == b->romd && a->dirty_log_mask == b->dirty_log_mask;
 }
 
-/* Merge adjacent mergeable ranges in place (QEMU's flatview_simplify). */
-static void simplify(render_state *st)
-{
-    size_t out = 0, i;
+typedef struct collect_state {
+    const render_state *st;
+    mt_flat_range *out;
+    size_t n;
+} collect_state;
 
-    for (i = 0; i < st->n; i++) {
-        if (out && can_merge(&st->ranges[out - 1], &st->ranges[i]))
-            st->ranges[out - 1].last = st->ranges[i].last;
-        else
-            st->ranges[out++] = st->ranges[i];
-    }
-    st->n = out;
+/* In address order, merging adjacent mergeable pieces (QEMU's
+ * flatview_simplify). */
+static void collect_piece(void *opaque, const mt_itree_node *node)
+{
+    collect_state *cs = opaque;
+    const mt_flat_range *fr = &cs->st->pieces[node->item];
+
+    if (cs->n && can_merge(&cs->out[cs->n - 1], fr))
+        cs->out[cs->n - 1].last = fr->last;
+    else
+        cs->out[cs->n++] = *fr;
 }
 
 /*
@@ -174,18 +167,28 @@ static void simplify(render_state *st)
 int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
                       size_t *n)
 {
-    render_state st = { ctx, 0, 0, NULL, 0, 0, 0 };
+    render_state st;
     uint64_t nregions = ctx->nr_regions ? ctx->nr_regions : 1;
     render_attrs a = { false, false };
+    collect_state cs;
 
+    memset(&st, 0, sizeof(st));
+    st.ctx = ctx;
     st.budget = nregions * MT_RENDER_BUDGET;
+    mt__itree_init(&st.painted, ctx);
     render_region(&st, root, 0, 0, (mt_i128)MT_2_64, a);
-    if (st.err) {
-        mt__free(ctx, st.ranges);
-        return st.err;
+    cs.st = &st;
+    cs.n = 0;
+    cs.out = st.err ? NULL : mt__alloc(ctx, st.n * sizeof(*cs.out));
+    if (!cs.out) {
+        mt__itree_destroy(&st.painted);
+        mt__free(ctx, st.pieces);
+        return st.err ? st.err : MT_ENOMEM;
     }
-    simplify(&st);
-    *out = st.ranges;
-    *n = st.n;
+    mt__itree_walk(&st.painted, collect_piece, &cs);
+    mt__itree_destroy(&st.painted);
+    mt__free(ctx, st.pieces);
+    *out = cs.out;
+    *n = cs.n;
     return 0;
 }
