@@ -134,7 +134,7 @@ void mt_ctx_free(mt_ctx *ctx)
     /* Unlink all containment first so each destroy is O(1). */
     for (mt_region *r = ctx->regions; r; r = r->all_next) {
         r->container = NULL;
-        r->nr_subs = 0;
+        r->nr_slots = r->nr_subs = 0;
     }
     while (ctx->regions)
         mt__region_destroy(ctx->regions);

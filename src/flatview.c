@@ -112,27 +112,19 @@ mt_region *mt__physical_root(mt_region *mr)
                 continue;
             }
         } else if (!mr->terminates) {
-            mt_region *next = NULL;
-            unsigned found = 0;
-            size_t i;
+            mt_region *child = NULL;
+            size_t k;
 
-            for (i = 0; i < mr->nr_subs; i++) {
-                mt_region *child = mt__sub_at(mr, i);
-
-                if (!child->enabled)
-                    continue;
-                if (++found > 1) {
-                    next = NULL;
-                    break;
-                }
-                if (child->addr == 0 && mr->size >= child->size)
-                    next = child;
-            }
-            if (found == 0)
+            if (mr->nr_enabled_subs == 0)
                 return NULL;
-            if (next) {
-                mr = next;
-                continue;
+            if (mr->nr_enabled_subs == 1) {
+                for (k = 0; k < mr->nr_slots && !child; k++)
+                    if (mr->subs[k].r && mr->subs[k].r->enabled)
+                        child = mr->subs[k].r;
+                if (child->addr == 0 && mr->size >= child->size) {
+                    mr = child;
+                    continue;
+                }
             }
         }
         return mr;

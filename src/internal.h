@@ -67,6 +67,13 @@ struct mt_listener {
     void *opaque;
 };
 
+/* A subregion slot: the region (NULL once removed) and its sort key. */
+typedef struct mt_sub_slot {
+    mt_region *r;
+    int prio;
+    uint64_t seq;
+} mt_sub_slot;
+
 struct mt_region {
     mt_ctx *ctx;
     char *name;                 /* owned copy, may be NULL */
@@ -79,14 +86,17 @@ struct mt_region {
     mt_region *container;
 
     /*
-     * Subregions in *losing* order: ascending (priority, seq). The winning
-     * order QEMU renders and prints in is this array read backwards, so the
-     * common case (adding at equal priority) is an append.
-     * Invariant: (subs[i]->priority, subs[i]->seq) strictly increasing.
+     * Subregions (subs.c): slots in *losing* order, ascending (priority,
+     * seq); the winning order is the array read backwards. Removed entries
+     * leave tombstones (r NULL). Invariant: slot keys strictly increasing.
      */
-    mt_region **subs;
-    size_t nr_subs;
+    mt_sub_slot *subs;
+    size_t nr_slots;            /* slots, tombstones included */
+    size_t nr_subs;             /* live subregions */
     size_t cap_subs;
+    size_t nr_enabled_subs;
+    struct mt_itree *index;     /* address index of many children, or NULL */
+    uint32_t index_node;        /* this region's node in its container's index */
 
     mt_region *alias;           /* target, for MT_REGION_ALIAS */
     uint64_t alias_offset;
@@ -197,11 +207,15 @@ void mt__mark_pending(mt_ctx *ctx);
 
 /* Regions (region.c). */
 void mt__region_destroy(mt_region *r);   /* unconditional, used by mt_ctx_free */
-static inline mt_region *mt__sub_at(const mt_region *r, size_t i)
-{
-    /* i-th subregion in winning order */
-    return r->subs[r->nr_subs - 1 - i];
-}
+
+/* Subregions (subs.c). */
+int mt__subs_reserve(mt_region *c);      /* room for one more; MT_ENOMEM */
+void mt__subs_link(mt_region *c, mt_region *sub);
+void mt__subs_unlink(mt_region *c, mt_region *sub);
+void mt__subs_moved(mt_region *sub);     /* address or size changed */
+void mt__subs_free(mt_region *c);
+/* i-th live subregion in winning order (may compact: not during a walk). */
+mt_region *mt__sub_at(const mt_region *r, size_t i);
 
 /* Dirty-logging clients active for ranges of @mr (QEMU's
  * memory_region_get_dirty_log_mask). */

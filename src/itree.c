@@ -111,7 +111,7 @@ static int alloc_node(mt_itree *t, uint32_t *out)
     return 0;
 }
 
-int mt__itree_insert(mt_itree *t, uint64_t start, mt_u128 end, uint32_t item,
+int mt__itree_insert(mt_itree *t, uint64_t start, mt_u128 end, uintptr_t item,
                      uint32_t *node)
 {
     uint32_t i, l, r;

@@ -20,7 +20,7 @@ typedef struct mt_itree_node {
     mt_u128 max_end;    /* largest end in this subtree */
     uint32_t left, right;
     uint32_t prio;      /* heap order: parent prio >= child prio */
-    uint32_t item;      /* caller's payload */
+    uintptr_t item;     /* caller's payload */
 } mt_itree_node;
 
 typedef struct mt_itree {
@@ -39,7 +39,7 @@ void mt__itree_destroy(mt_itree *t);
 
 /* Insert [start, end) carrying @item; *@node receives its index.
  * Returns 0 or MT_ENOMEM (the tree is unchanged). */
-int mt__itree_insert(mt_itree *t, uint64_t start, mt_u128 end, uint32_t item,
+int mt__itree_insert(mt_itree *t, uint64_t start, mt_u128 end, uintptr_t item,
                      uint32_t *node);
 
 /* Remove node @node (an index returned by insert). */

@@ -179,12 +179,15 @@ static void region_release(mt_region *r)
 {
     mt_region *target = r->alias;
 
-    while (r->nr_subs) {
-        mt_region *sub = r->subs[--r->nr_subs];
+    while (r->nr_slots) {
+        mt_region *sub = r->subs[--r->nr_slots].r;
 
-        sub->container = NULL;
-        mt_region_unref(sub);
+        if (sub) {
+            sub->container = NULL;
+            mt_region_unref(sub);
+        }
     }
+    r->nr_subs = r->nr_enabled_subs = 0;
     r->alias = NULL;
     mt__region_destroy(r);
     mt_region_unref(target);
@@ -203,21 +206,13 @@ void mt__region_destroy(mt_region *r)
     mt_ctx *ctx = r->ctx;
     size_t i;
 
-    /* Only mt_ctx_free destroys regions that still have subregions. */
-    for (i = 0; i < r->nr_subs; i++)
-        r->subs[i]->container = NULL;
-    if (r->container) {
-        mt_region *c = r->container;
-
-        for (i = 0; i < c->nr_subs; i++) {
-            if (c->subs[i] == r) {
-                memmove(&c->subs[i], &c->subs[i + 1],
-                        (c->nr_subs - i - 1) * sizeof(*c->subs));
-                c->nr_subs--;
-                break;
-            }
-        }
-    }
+    /* Only mt_ctx_free destroys regions that are still linked; it unlinks
+     * containment first, so nothing is left here but a safety net. */
+    for (i = 0; i < r->nr_slots; i++)
+        if (r->subs[i].r)
+            r->subs[i].r->container = NULL;
+    if (r->container)
+        mt__subs_unlink(r->container, r);
     if (r->all_prev)
         r->all_prev->all_next = r->all_next;
     else
@@ -227,7 +222,7 @@ void mt__region_destroy(mt_region *r)
     ctx->nr_regions--;
     mt__ram_unmap(r);
     mt__region_free_eventfds(r);
-    mt__free(ctx, r->subs);
+    mt__subs_free(r);
     mt__free(ctx, r->name);
     mt__free(ctx, r);
 }

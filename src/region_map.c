@@ -10,89 +10,19 @@
 #include "internal.h"
 
 /*
- * Is @needle reachable from @from by following subregion edges? That would
- * make containment cyclic. Cycles that pass through an alias are allowed,
- * as in QEMU (Arm SSE machines map an alias of a container inside that
- * container, at a window that excludes the alias); rendering bounds their
- * nesting (render.c). Iterative walk, each region visited once.
+ * Would mapping @sub inside @parent make containment cyclic, that is, is
+ * @sub @parent itself or one of its ancestors? Containment is a tree, so
+ * walking up from @parent is enough: O(depth). Cycles that pass through an
+ * alias are allowed, as in QEMU (Arm SSE machines map an alias of a
+ * container inside that container, at a window that excludes the alias);
+ * rendering bounds their unrolling (render.c).
  */
-static int reaches(mt_region *from, mt_region *needle, bool *found)
+static bool is_ancestor_or_self(const mt_region *sub, const mt_region *parent)
 {
-    mt_ctx *ctx = from->ctx;
-    mt_region **stack = NULL;
-    size_t n = 0, cap = 0;
-    unsigned epoch = ++ctx->visit_epoch;
-    int rc = 0;
-
-    *found = false;
-    if (mt__grow(ctx, (void **)&stack, &cap, 16, sizeof(*stack)))
-        return MT_ENOMEM;
-    stack[n++] = from;
-    from->visit = epoch;
-    while (n && !*found) {
-        mt_region *r = stack[--n];
-        size_t i;
-
-        if (r == needle) {
-            *found = true;
-            break;
-        }
-        if (mt__grow(ctx, (void **)&stack, &cap, n + r->nr_subs + 1,
-                     sizeof(*stack))) {
-            rc = MT_ENOMEM;
-            break;
-        }
-        for (i = 0; i < r->nr_subs; i++) {
-            if (r->subs[i]->visit != epoch) {
-                r->subs[i]->visit = epoch;
-                stack[n++] = r->subs[i];
-            }
-        }
-    }
-    mt__free(ctx, stack);
-    return rc;
-}
-
-/* Index at which a subregion with key (prio, seq) goes in the losing-order
- * array: after every sibling with a smaller key. */
-static size_t sub_insert_pos(const mt_region *c, int prio, uint64_t seq)
-{
-    size_t lo = 0, hi = c->nr_subs;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const mt_region *s = c->subs[mid];
-
-        if (s->priority < prio || (s->priority == prio && s->seq < seq))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Link @sub into @c (capacity already ensured). */
-static void sub_link(mt_region *c, mt_region *sub)
-{
-    size_t pos;
-
-    sub->seq = c->ctx->next_seq++;
-    pos = sub_insert_pos(c, sub->priority, sub->seq);
-    memmove(&c->subs[pos + 1], &c->subs[pos],
-            (c->nr_subs - pos) * sizeof(*c->subs));
-    c->subs[pos] = sub;
-    c->nr_subs++;
-    sub->container = c;
-}
-
-static void sub_unlink(mt_region *c, mt_region *sub)
-{
-    size_t pos = sub_insert_pos(c, sub->priority, sub->seq);
-
-    memmove(&c->subs[pos], &c->subs[pos + 1],
-            (c->nr_subs - pos - 1) * sizeof(*c->subs));
-    c->nr_subs--;
-    sub->container = NULL;
+    for (const mt_region *p = parent; p; p = p->container)
+        if (p == sub)
+            return true;
+    return false;
 }
 
 static int check_pair(const mt_region *a, const mt_region *b)
@@ -105,7 +35,6 @@ static int check_pair(const mt_region *a, const mt_region *b)
 int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
                                     mt_region *sub, int priority)
 {
-    bool loop;
     int rc = check_pair(parent, sub);
 
     if (rc)
@@ -114,22 +43,16 @@ int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
         return MT_EKIND;
     if (sub->container)
         return MT_EBUSY;
-    if (sub == parent)
+    if (is_ancestor_or_self(sub, parent))
         return MT_ELOOP;
-    rc = reaches(sub, parent, &loop);
-    if (rc)
-        return rc;
-    if (loop)
-        return MT_ELOOP;
-    rc = mt__grow(parent->ctx, (void **)&parent->subs, &parent->cap_subs,
-                  parent->nr_subs + 1, sizeof(*parent->subs));
+    rc = mt__subs_reserve(parent);
     if (rc)
         return rc;
     mt_begin(parent->ctx);
     sub->priority = priority;
     sub->addr = offset;
     mt_region_ref(sub);
-    sub_link(parent, sub);
+    mt__subs_link(parent, sub);
     if (parent->enabled && sub->enabled)
         mt__mark_pending(parent->ctx);
     return mt_commit(parent->ctx);
@@ -150,7 +73,7 @@ int mt_region_del_subregion(mt_region *parent, mt_region *sub)
     if (sub->container != parent)
         return MT_ENOENT;
     mt_begin(parent->ctx);
-    sub_unlink(parent, sub);
+    mt__subs_unlink(parent, sub);
     if (parent->enabled && sub->enabled)
         mt__mark_pending(parent->ctx);
     rc = mt_commit(parent->ctx);
@@ -166,6 +89,12 @@ int mt_region_set_enabled(mt_region *r, bool enabled)
         return 0;
     mt_begin(r->ctx);
     r->enabled = enabled;
+    if (r->container) {
+        if (enabled)
+            r->container->nr_enabled_subs++;
+        else
+            r->container->nr_enabled_subs--;
+    }
     mt__mark_pending(r->ctx);
     return mt_commit(r->ctx);
 }
@@ -179,13 +108,19 @@ int mt_region_set_address(mt_region *r, uint64_t addr)
     if (r->addr == addr)
         return 0;
     c = r->container;
+    if (c) {
+        int rc = mt__subs_reserve(c); /* the re-insert needs a free slot */
+
+        if (rc)
+            return rc;
+    }
     mt_begin(r->ctx);
     r->addr = addr;
     if (c) {
         /* Re-insert: the region now wins ties with equal-priority siblings,
          * as in QEMU (delete and re-add). Capacity is unchanged. */
-        sub_unlink(c, r);
-        sub_link(c, r);
+        mt__subs_unlink(c, r);
+        mt__subs_link(c, r);
         if (c->enabled && r->enabled)
             mt__mark_pending(r->ctx);
     }
@@ -225,6 +160,7 @@ int mt_region_set_size(mt_region *r, uint64_t size)
         return 0;
     mt_begin(r->ctx);
     r->size = s;
+    mt__subs_moved(r);
     mt__mark_pending(r->ctx);
     return mt_commit(r->ctx);
 }

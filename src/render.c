@@ -58,7 +58,7 @@ static int add_piece(render_state *st, const mt_flat_range *fr)
     if (st->n >= UINT32_MAX)
         return MT_ENOMEM;
     rc = mt__itree_insert(&st->painted, fr->start, (mt_u128)fr->last + 1,
-                          (uint32_t)st->n, NULL);
+                          (uintptr_t)st->n, NULL);
     if (rc)
         return rc;
     st->pieces[st->n++] = *fr;
@@ -122,8 +122,9 @@ static void render_region(render_state *st, mt_region *mr, mt_i128 base,
         base -= mr->alias_offset;
         render_region(st, mr->alias, base, rs, re, a);
     } else {
-        for (i = 0; i < mr->nr_subs; i++)
-            render_region(st, mt__sub_at(mr, i), base, rs, re, a);
+        for (i = mr->nr_slots; i-- > 0;)
+            if (mr->subs[i].r)
+                render_region(st, mr->subs[i].r, base, rs, re, a);
     }
     mr->render_nesting--;
     st->depth--;
