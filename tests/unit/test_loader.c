@@ -634,6 +634,66 @@ static void test_corpus_loads(void **state)
     free(cases);
 }
 
+/*
+ * Allocation failure at many steps of a load (through the context's
+ * allocator): MT_ENOMEM with a message, no address space added, the
+ * context left usable, and everything taken out again.
+ */
+static void test_robust_alloc_failure(void **state)
+{
+    size_t dl = 0, fl = 0;
+    char *dump = read_case("x86-pc-fw-128m", "mtree-D.txt", &dl);
+    char *facts = read_case("x86-pc-fw-128m", "facts.txt", &fl);
+    t_alloc_state st = { .budget = -1 };
+    mt_allocator al = t_allocator(&st);
+    long total, tested = 0, max_extra = 0;
+    mt_load_error err;
+    mt_ctx *ctx = NULL;
+
+    (void)state;
+    /* How many allocations a whole load takes. */
+    MT_OK(mt_ctx_new(&ctx, &al));
+    total = st.total;
+    MT_OK(mt_mtree_load(ctx, dump, dl, facts, fl, &err));
+    total = st.total - total;
+    mt_ctx_free(ctx);
+    assert_int_equal(st.live, 0);
+
+    for (long n = 0; n < total; n += n < 300 ? 1 : total / 150 + 1) {
+        long base;
+        int rc;
+
+        st = (t_alloc_state){ .budget = -1 };
+        MT_OK(mt_ctx_new(&ctx, &al));
+        base = st.live;
+        st.budget = n;
+        rc = mt_mtree_load(ctx, dump, dl, facts, fl, &err);
+        st.budget = -1;
+        if (rc == 0) {
+            assert_int_equal(st.failures, 0);
+        } else {
+            if (rc != MT_ENOMEM || !err.msg[0])
+                fail_msg("budget %ld: %s '%s'", n, mt_err_name(rc), err.msg);
+            assert_int_equal(mt_ctx_nr_as(ctx), 0);
+            assert_int_equal(mt_transaction_depth(ctx), 0);
+            /* Only grown arrays of the context may stay (no region). */
+            if (st.live - base > max_extra)
+                max_extra = st.live - base;
+            /* The context still works: a full load now succeeds. */
+            MT_OK(mt_mtree_load(ctx, dump, dl, facts, fl, &err));
+            assert_int_equal(mt_ctx_nr_as(ctx), 7);
+            tested++;
+        }
+        mt_ctx_free(ctx);
+        assert_int_equal(st.live, 0);
+    }
+    print_message("allocation failure: %ld failing budgets of %ld allocations, "
+                  "at most %ld block(s) kept by the context\n", tested, total, max_extra);
+    assert_true(max_extra <= 8);
+    free(dump);
+    free(facts);
+}
+
 /* ------------------------------------------------------------------------ */
 /* (c) Structure                                                             */
 /* ------------------------------------------------------------------------ */
@@ -987,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_corpus_loads),
         cmocka_unit_test(test_robust_truncations),
         cmocka_unit_test(test_robust_mutations),
+        cmocka_unit_test(test_robust_alloc_failure),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
