@@ -20,6 +20,7 @@
  *     subregion list order comes back, create the address spaces; all in
  *     one transaction, undone completely on failure.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,10 +591,33 @@ static bool feasible(const ml_state *s, uint32_t from, uint32_t q, unsigned *bud
     return true;
 }
 
+/*
+ * Plain dumps: blocks [from, to) were queued by aliases the dump hides,
+ * between the queueing line @after (ML_NONE: the start) and line @before.
+ * The builder gives each a disabled placeholder alias there, so that the
+ * block stays an alias target and prints in the same queue position.
+ */
+static int hidden_refs(ml_state *s, uint32_t after, uint32_t before,
+                       uint32_t from, uint32_t to)
+{
+    if (s->strict)
+        return 0;
+    for (uint32_t k = from; k < to; k++) {
+        if (ml_grow((void **)&s->hidden, &s->cap_hidden, s->nr_hidden + 1, sizeof(*s->hidden)))
+            return MT_ENOMEM;
+        s->hidden[s->nr_hidden].after = after;
+        s->hidden[s->nr_hidden].before = before;
+        s->hidden[s->nr_hidden].mr = k;
+        s->nr_hidden++;
+    }
+    return 0;
+}
+
 static int resolve_alias_targets(ml_state *s)
 {
-    uint32_t q = 0, total = nr_mr(s);
+    uint32_t q = 0, total = nr_mr(s), last = ML_NONE;
     unsigned budget = FEASIBILITY_BUDGET;
+    int rc;
 
     for (uint32_t i = 0; i < s->nr_nodes; i++) {
         ml_node *a = &s->nodes[i];
@@ -602,8 +626,13 @@ static int resolve_alias_targets(ml_state *s)
         bool can_new;
 
         if (a->parent == ML_NONE && s->units[a->unit].mr &&
-            a->unit - s->nr_as_units >= q)
-            q = a->unit - (uint32_t)s->nr_as_units + 1; /* queued by a hidden alias */
+            a->unit - s->nr_as_units >= q) {
+            /* Printed, so queued: by aliases a plain dump hides. */
+            rc = hidden_refs(s, last, i, q, a->unit - (uint32_t)s->nr_as_units + 1);
+            if (rc)
+                return rc;
+            q = a->unit - (uint32_t)s->nr_as_units + 1;
+        }
         if (!primary_alias(s, i))
             continue;
         can_new = q < total && mr_unit(s, q)->nid == a->target_nid && type_ok(s, q, a);
@@ -624,6 +653,7 @@ static int resolve_alias_targets(ml_state *s)
         if (can_new && (new_score > best_score ||
                         (s->strict && !feasible(s, i + 1, q, &budget)))) {
             a->target_mr = q++;
+            last = i;
             continue;
         }
         if (best != ML_NONE) {
@@ -634,8 +664,12 @@ static int resolve_alias_targets(ml_state *s)
          * aliases a plain dump hides. */
         for (uint32_t k = first_of_name(s, a); k != ML_NONE; k = next_of_name(s, k)) {
             if (k >= q && type_ok(s, k, a)) {
+                rc = hidden_refs(s, last, i, q, k);
+                if (rc)
+                    return rc;
                 a->target_mr = k;
                 q = k + 1;
+                last = i;
                 break;
             }
         }
@@ -824,10 +858,13 @@ struct build {
     size_t cap_order;
 };
 
+/* Record @r for the undo; on failure @r is dropped at once. */
 static int push_created(struct build *b, mt_region *r)
 {
-    if (ml_grow((void **)&b->created, &b->cap_created, b->nr_created + 1, sizeof(*b->created)))
+    if (ml_grow((void **)&b->created, &b->cap_created, b->nr_created + 1, sizeof(*b->created))) {
+        mt_region_unref(r);
         return MT_ENOMEM;
+    }
     b->created[b->nr_created++] = r;
     return 0;
 }
@@ -863,6 +900,26 @@ static const char *class_name(const ml_state *s, uint32_t p)
     return n->name;
 }
 
+/*
+ * Plain dumps hide disabled children, so some pure containers print
+ * childless. These QEMU 7.2 regions are always containers whose children
+ * may all be disabled: PCI's "bus master container" (its "bus master" alias
+ * stays disabled until the guest enables bus mastering) and the SMRAM
+ * container of i440FX and Q35 ("smram", its windows disabled at reset).
+ * Only for plain dumps, only without a fact.
+ */
+static bool plain_default_container(const ml_state *s, const ml_node *n)
+{
+    static const char *const names[] = { "bus master container", "smram" };
+
+    if (s->strict || n->nr_children)
+        return false;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(n->name, names[i]))
+            return true;
+    return false;
+}
+
 static int create_plain(ml_state *s, struct build *b, uint32_t p)
 {
     const ml_node *n = &s->nodes[p];
@@ -873,7 +930,8 @@ static int create_plain(ml_state *s, struct build *b, uint32_t p)
 
     switch (n->synth ? ML_T_IO : n->type) {
     case ML_T_IO:
-        if (n->synth || f->io == 2 || (f->io == 0 && n->nr_children))
+        if (n->synth || f->io == 2 ||
+            (f->io == 0 && (n->nr_children || plain_default_container(s, n))))
             rc = mt_region_new_container(s->ctx, name, n->size, &r);
         else
             rc = mt_region_new_io(s->ctx, name, n->size, NULL, NULL, &r);
@@ -1040,6 +1098,63 @@ static int map_children(ml_state *s, struct build *b, uint32_t p)
     return 0;
 }
 
+/* Can node @x (a class primary) have subregions? */
+static bool can_host(const ml_state *s, uint32_t x)
+{
+    const ml_node *n = &s->nodes[x];
+
+    return n->alias || n->synth || n->type == ML_T_IO || n->type == ML_T_ROMD;
+}
+
+/*
+ * Where a placeholder for a hidden alias goes: under the line that queued
+ * the previous block (walked right after it), else under the first line
+ * after it that can have subregions, else under an ancestor, else anywhere.
+ */
+static uint32_t hidden_host(const ml_state *s, const struct ml_hidden *h)
+{
+    uint32_t start = h->after == ML_NONE ? 0 : h->after;
+
+    for (uint32_t x = start; x < h->before && x < s->nr_nodes; x++)
+        if (can_host(s, s->nodes[x].cls))
+            return s->nodes[x].cls;
+    for (uint32_t x = start; x != ML_NONE && x < s->nr_nodes; x = s->nodes[x].parent)
+        if (can_host(s, s->nodes[x].cls))
+            return s->nodes[x].cls;
+    for (uint32_t x = 0; x < s->nr_nodes; x++)
+        if (can_host(s, s->nodes[x].cls))
+            return s->nodes[x].cls;
+    return ML_NONE;
+}
+
+static int add_hidden_ref(ml_state *s, struct build *b, const struct ml_hidden *h)
+{
+    uint32_t host = hidden_host(s, h), t = s->nodes[mr_unit(s, h->mr)->root].cls;
+    mt_region *r = NULL;
+    int rc;
+
+    if (host == ML_NONE)
+        return 0; /* nothing can hold it: the block is just not printed */
+    if (ml_grow((void **)&b->maps, &b->cap_maps, b->nr_maps + 1, sizeof(*b->maps)))
+        return MT_ENOMEM;
+    /* Size 1: a wider window could wrap and print QEMU's overflow marker. */
+    rc = mt_region_new_alias(s->ctx, "(hidden)", b->obj[t], 0, 1, &r);
+    if (!rc) {
+        rc = push_created(b, r);
+        if (rc)
+            return rc;
+        rc = mt_region_set_enabled(r, false);
+    }
+    if (!rc)
+        rc = mt_region_add_subregion_overlap(b->obj[host], 0, r, INT_MAX);
+    if (rc)
+        return api_error(s, rc, s->nodes[host].line, "add a hidden alias to", s->nodes[t].name);
+    b->maps[b->nr_maps].parent = b->obj[host];
+    b->maps[b->nr_maps].child = r;
+    b->nr_maps++;
+    return 0;
+}
+
 static void undo_build(struct build *b)
 {
     while (b->nr_as)
@@ -1088,6 +1203,9 @@ static int build(ml_state *s, struct build *b)
     for (uint32_t i = 0; i < s->nr_nodes && !rc; i++)
         if (s->nodes[i].cls == i)
             rc = map_children(s, b, i);
+    /* Reverse order: among equal (address, priority) the last added prints first. */
+    for (size_t j = s->nr_hidden; j-- > 0 && !rc;)
+        rc = add_hidden_ref(s, b, &s->hidden[j]);
     for (size_t u = 0; u < s->nr_as_units && !rc; u++) {
         const ml_unit *unit = &s->units[u];
         mt_region *root = b->obj[s->nodes[unit->root].cls];
@@ -1122,6 +1240,7 @@ static void free_state(ml_state *s)
     free(s->kids);
     free(s->facts);
     free(s->byname);
+    free(s->hidden);
 }
 
 static void free_build(struct build *b)

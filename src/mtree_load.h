@@ -90,6 +90,13 @@ typedef struct ml_fact {
     uint32_t io_line;      /* facts line of @io */
 } ml_fact;
 
+/* Plain dumps: a block queued by an alias the dump does not show. */
+struct ml_hidden {
+    uint32_t after;        /* the last line that queued a block, or ML_NONE */
+    uint32_t before;       /* the line by which the block was queued */
+    uint32_t mr;           /* memory-region block number */
+};
+
 typedef struct ml_state {
     mt_ctx *ctx;
     mt_load_error *err;
@@ -115,6 +122,8 @@ typedef struct ml_state {
     ml_fact *facts;        /* per node; meaningful on class primaries */
     uint32_t *byname;      /* nodes with a name, sorted by name (facts) */
     size_t nr_byname;
+    struct ml_hidden *hidden;
+    size_t nr_hidden, cap_hidden;
 } ml_state;
 
 /* Fill @s->err (in the dump when !@in_facts) and return MT_EPARSE. */
