@@ -121,6 +121,9 @@ void mt_ctx_free(mt_ctx *ctx)
         mt_as_free(ctx->as[ctx->nr_as - 1]);
     mt__free(ctx, ctx->as);
     mt__free(ctx, ctx->listeners);
+    for (size_t i = 0; i < ctx->nr_recs; i++)
+        mt_region_unref(ctx->recs[i].r);
+    mt__free(ctx, ctx->recs);
     /* Views the caller still holds, then regions whatever their counts:
      * everything goes, without reference bookkeeping. */
     while (ctx->views) {
@@ -129,6 +132,8 @@ void mt_ctx_free(mt_ctx *ctx)
         ctx->views = fv->all_next;
         mt__free(ctx, fv->starts);
         mt__free(ctx, fv->ranges);
+        mt__free(ctx, fv->pend);
+        mt__free(ctx, fv->spans);
         mt__free(ctx, fv);
     }
     /* Unlink all containment first so each destroy is O(1). */
@@ -165,7 +170,7 @@ int mt_commit(mt_ctx *ctx)
          * while publishing can start a nested render. */
         rc = mt__as_update_all(ctx);
         if (rc == 0)
-            ctx->update_pending = ctx->ioeventfd_pending = false;
+            ctx->update_pending = false;
     } else if (ctx->depth == 1 && ctx->ioeventfd_pending) {
         for (size_t i = 0; i < ctx->nr_as && rc == 0; i++)
             rc = mt__as_update_ioeventfds(ctx->as[i]);

@@ -5,6 +5,8 @@
  * reduction of an address-space root to the region actually rendered,
  * which lets address spaces share one view.
  */
+#include <string.h>
+
 #include "internal.h"
 
 static mt_flatview *view_alloc(mt_ctx *ctx)
@@ -42,7 +44,8 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
     fv = view_alloc(ctx);
     if (!fv)
         return MT_ENOMEM;
-    rc = mt__render_ranges(ctx, phys_root, &fv->ranges, &fv->nr_ranges);
+    rc = mt__render_ranges(ctx, phys_root, 0, MT_2_64, &fv->ranges,
+                           &fv->nr_ranges);
     if (rc) {
         fv->nr_ranges = 0;
         mt_flatview_unref(fv);
@@ -86,10 +89,63 @@ void mt_flatview_unref(mt_flatview *fv)
         fv->all_next->all_prev = fv->all_prev;
     for (i = 0; i < fv->nr_ranges; i++)
         mt_region_unref(fv->ranges[i].region);
+    if (fv->root && fv->root->phys_view == fv)
+        fv->root->phys_view = NULL;
     mt_region_unref(fv->root);
     mt__free(ctx, fv->starts);
     mt__free(ctx, fv->ranges);
+    mt__free(ctx, fv->pend);
+    mt__free(ctx, fv->spans);
     mt__free(ctx, fv);
+}
+
+void mt__flatview_use(mt_flatview *fv, bool use)
+{
+    if (use) {
+        fv->nr_as_users++;
+        return;
+    }
+    /* No address space shows it any more: later changes are not tracked
+     * for it, so it must not be patched again. */
+    if (--fv->nr_as_users == 0 && fv->root && fv->root->phys_view == fv)
+        fv->root->phys_view = NULL;
+}
+
+void mt__flatview_set_root_link(mt_region *root, mt_flatview *fv)
+{
+    root->phys_view = fv;
+}
+
+/*
+ * A new view with the ranges of @fv but [i, j) replaced by @r[0..k).
+ * Array storage: O(n) copy.
+ */
+int mt__fv_replace(mt_ctx *ctx, mt_flatview *fv, size_t i, size_t j,
+                   const mt_flat_range *r, size_t k, mt_flatview **out)
+{
+    size_t n = fv->nr_ranges - (j - i) + k, x;
+    mt_flatview *nv = view_alloc(ctx);
+
+    if (!nv)
+        return MT_ENOMEM;
+    nv->ranges = mt__alloc(ctx, n * sizeof(*nv->ranges));
+    nv->starts = mt__alloc(ctx, n * sizeof(*nv->starts));
+    if (!nv->ranges || !nv->starts) {
+        mt_flatview_unref(nv);
+        return MT_ENOMEM;
+    }
+    memcpy(nv->ranges, fv->ranges, i * sizeof(*nv->ranges));
+    memcpy(nv->ranges + i, r, k * sizeof(*nv->ranges));
+    memcpy(nv->ranges + i + k, fv->ranges + j,
+           (fv->nr_ranges - j) * sizeof(*nv->ranges));
+    nv->nr_ranges = n;
+    nv->root = mt_region_ref(fv->root);
+    for (x = 0; x < n; x++) {
+        nv->starts[x] = nv->ranges[x].start;
+        mt_region_ref(nv->ranges[x].region);
+    }
+    *out = nv;
+    return 0;
 }
 
 /*

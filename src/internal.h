@@ -67,6 +67,19 @@ struct mt_listener {
     void *opaque;
 };
 
+/* A window [lo, hi) of addresses; hi may be 2^64. */
+typedef struct mt_window {
+    mt_u128 lo, hi;
+} mt_window;
+
+/* A change recorded during a transaction, in the coordinates of @r
+ * (update.c). @outer: propagate even if @r itself is now disabled. */
+typedef struct mt_dirty_rec {
+    mt_region *r;               /* referenced until the commit */
+    mt_u128 lo, hi;
+    bool outer;
+} mt_dirty_rec;
+
 /* A subregion slot: the region (NULL once removed) and its sort key. */
 typedef struct mt_sub_slot {
     mt_region *r;
@@ -122,6 +135,12 @@ struct mt_region {
     size_t nr_coalesced;
     size_t cap_coalesced;
 
+    mt_region **aliased_by;     /* aliases whose target this is */
+    size_t nr_aliased_by;
+    size_t cap_aliased_by;
+    size_t alias_slot;          /* this alias's index in its target's aliased_by */
+    mt_flatview *phys_view;     /* published view rendered from this region (weak) */
+
     void *host;                 /* RAM-backed kinds */
     size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
 
@@ -138,6 +157,16 @@ struct mt_flatview {
     size_t nr_ranges;
     uint64_t *starts;           /* ranges[i].start, packed for lookup */
     atomic_size_t mru;          /* last range hit (a hint; any value is safe) */
+
+    /* Writer-side bookkeeping, never read by accessors (update.c). */
+    unsigned nr_as_users;       /* address spaces publishing this view */
+    mt_window *pend;            /* dirty windows recorded since published */
+    size_t nr_pend;
+    size_t cap_pend;
+    bool pend_full;             /* too many: render the root whole */
+    mt_flatview *derived_from;  /* during a commit: the version patched */
+    mt_window *spans;           /* during a commit: where it differs from it */
+    size_t nr_spans;
     mt_flatview *all_prev, *all_next; /* ctx->views list */
 };
 
@@ -172,6 +201,10 @@ struct mt_ctx {
     mt_allocator alloc;
     unsigned depth;             /* open transactions */
     bool update_pending;        /* topology may have changed since last render */
+    bool full_update;           /* render every view whole at the next commit */
+    mt_dirty_rec *recs;         /* changes recorded in this transaction */
+    size_t nr_recs;
+    size_t cap_recs;
     bool global_dirty_log;      /* migration dirty logging on */
     uint64_t next_seq;
     unsigned visit_epoch;
@@ -202,8 +235,12 @@ char *mt__strdup(mt_ctx *ctx, const char *s);
 /* Grow *arr (element size @elem) to hold at least @need elements. */
 int mt__grow(mt_ctx *ctx, void **arr, size_t *cap, size_t need, size_t elem);
 
-/* Transactions (ctx.c). */
+/* Transactions (ctx.c) and change records (update.c). */
 void mt__mark_pending(mt_ctx *ctx);
+/* @r's rendering may have changed in [lo, hi) of its own coordinates. */
+void mt__dirty(mt_region *r, mt_u128 lo, mt_u128 hi, bool outer);
+/* Everything may have changed: render every view whole. */
+void mt__dirty_all(mt_ctx *ctx);
 
 /* Regions (region.c). */
 void mt__region_destroy(mt_region *r);   /* unconditional, used by mt_ctx_free */
@@ -236,8 +273,15 @@ void mt__ram_unmap(mt_region *r);
 
 /* Flat views (flatview.c, render.c). */
 mt_region *mt__physical_root(mt_region *root);
-int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
-                      size_t *n);
+/* Render @root over addresses [lo, hi) into a new array of merged ranges. */
+int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_u128 lo, mt_u128 hi,
+                      mt_flat_range **out, size_t *n);
+/* New view: @fv with ranges [i, j) replaced by @r[0..k). */
+int mt__fv_replace(mt_ctx *ctx, mt_flatview *fv, size_t i, size_t j,
+                   const mt_flat_range *r, size_t k, mt_flatview **out);
+/* @fv becomes / stops being published by one more address space. */
+void mt__flatview_use(mt_flatview *fv, bool use);
+void mt__flatview_set_root_link(mt_region *root, mt_flatview *fv);
 int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
 void mt__flatview_ref(mt_flatview *fv);
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
@@ -298,6 +342,12 @@ static inline bool mt__listens(const mt_listener *l, const mt_as *as)
 }
 /* Deliver the change of @as from view @old to view @new. */
 void mt__as_diff(mt_as *as, const mt_flatview *old, const mt_flatview *new_);
+/* Deliver region_nop for every range of an unchanged view (to listeners
+ * that want them). */
+void mt__as_renew(mt_as *as);
+/* The same, when @new_ was derived from @old and differs only in its spans. */
+void mt__as_diff_spans(mt_as *as, const mt_flatview *old,
+                       const mt_flatview *new_);
 /* Remove every listener of @as (address space destruction). */
 void mt__as_drop_listeners(mt_as *as);
 

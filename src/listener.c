@@ -80,20 +80,29 @@ static void region_nop(mt_as *as, const mt_flat_range *old,
 }
 
 /*
- * Merge walk over both sorted views, once removing (@adding false) and once
- * adding, so that every removal precedes every addition.
+ * Merge walk over the ranges of both sorted views that start in [lo, hi),
+ * once removing (@adding false) and once adding, so that every removal
+ * precedes every addition.
  */
 static void diff_pass(mt_as *as, const mt_flatview *old,
-                      const mt_flatview *new_, bool adding)
+                      const mt_flatview *new_, mt_u128 lo, mt_u128 hi,
+                      bool adding)
 {
-    size_t i = 0, j = 0;
     size_t no = old ? mt__fv_count(old) : 0;
     size_t nn = new_ ? mt__fv_count(new_) : 0;
+    size_t i = old && lo ? mt__fv_lower(old, (uint64_t)lo) : 0;
+    size_t j = new_ && lo ? mt__fv_lower(new_, (uint64_t)lo) : 0;
 
-    while (i < no || j < nn) {
+    for (;;) {
         const mt_flat_range *o = i < no ? mt__fv_at(old, i) : NULL;
         const mt_flat_range *n = j < nn ? mt__fv_at(new_, j) : NULL;
 
+        if (o && (mt_u128)o->start >= hi)
+            o = NULL;
+        if (n && (mt_u128)n->start >= hi)
+            n = NULL;
+        if (!o && !n)
+            break;
         if (o && (!n || o->start < n->start ||
                   (o->start == n->start && !range_equal(o, n)))) {
             if (!adding)
@@ -116,8 +125,26 @@ void mt__as_diff(mt_as *as, const mt_flatview *old, const mt_flatview *new_)
 {
     if (old == new_)
         return;
-    diff_pass(as, old, new_, false);
-    diff_pass(as, old, new_, true);
+    diff_pass(as, old, new_, 0, MT_2_64, false);
+    diff_pass(as, old, new_, 0, MT_2_64, true);
+}
+
+void mt__as_renew(mt_as *as)
+{
+    /* QEMU renders every view anew at each commit, so its listeners hear
+     * region_nop for every range even when nothing changed. */
+    diff_pass(as, as->view, as->view, 0, MT_2_64, true);
+}
+
+void mt__as_diff_spans(mt_as *as, const mt_flatview *old,
+                       const mt_flatview *new_)
+{
+    size_t k;
+
+    for (k = 0; k < new_->nr_spans; k++)
+        diff_pass(as, old, new_, new_->spans[k].lo, new_->spans[k].hi, false);
+    for (k = 0; k < new_->nr_spans; k++)
+        diff_pass(as, old, new_, new_->spans[k].lo, new_->spans[k].hi, true);
 }
 
 static int listener_pos(const mt_ctx *ctx, int priority)
@@ -261,7 +288,7 @@ static int set_global_log(mt_ctx *ctx, bool start)
                     ctx->listeners[i]->opaque);
     }
     ctx->global_dirty_log = start;
-    mt__mark_pending(ctx);
+    mt__dirty_all(ctx);
     rc = mt_commit(ctx);
     if (!start) {
         for (i = ctx->nr_listeners; i-- > 0;)

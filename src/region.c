@@ -155,11 +155,16 @@ int mt_region_new_alias(mt_ctx *ctx, const char *name, mt_region *target,
         return MT_EINVAL;
     if (mt__alias_window_overflows(offset, mt__size_from_api(size)))
         return MT_ERANGE;
+    if (mt__grow(ctx, (void **)&target->aliased_by, &target->cap_aliased_by,
+                 target->nr_aliased_by + 1, sizeof(*target->aliased_by)))
+        return MT_ENOMEM;
     rc = region_alloc(ctx, name, size, MT_REGION_ALIAS, out);
     if (rc)
         return rc;
     (*out)->alias = mt_region_ref(target);
     (*out)->alias_offset = offset;
+    (*out)->alias_slot = target->nr_aliased_by;
+    target->aliased_by[target->nr_aliased_by++] = *out;
     return 0;
 }
 
@@ -188,6 +193,13 @@ static void region_release(mt_region *r)
         }
     }
     r->nr_subs = r->nr_enabled_subs = 0;
+    if (target) {
+        /* Swap-remove from the target's list of aliases. */
+        mt_region *last = target->aliased_by[--target->nr_aliased_by];
+
+        target->aliased_by[r->alias_slot] = last;
+        last->alias_slot = r->alias_slot;
+    }
     r->alias = NULL;
     mt__region_destroy(r);
     mt_region_unref(target);
@@ -223,6 +235,7 @@ void mt__region_destroy(mt_region *r)
     mt__ram_unmap(r);
     mt__region_free_eventfds(r);
     mt__subs_free(r);
+    mt__free(ctx, r->aliased_by);
     mt__free(ctx, r->name);
     mt__free(ctx, r);
 }

@@ -25,6 +25,18 @@ static bool is_ancestor_or_self(const mt_region *sub, const mt_region *parent)
     return false;
 }
 
+/*
+ * @r's own address changed. A view rendered from @r places everything at
+ * @r's address, so such a view shifts as a whole: render it anew.
+ */
+static void root_moved(mt_region *r)
+{
+    if (r->phys_view) {
+        r->phys_view->pend_full = true;
+        r->ctx->update_pending = true;
+    }
+}
+
 static int check_pair(const mt_region *a, const mt_region *b)
 {
     if (!a || !b || a->ctx != b->ctx)
@@ -50,11 +62,13 @@ int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
         return rc;
     mt_begin(parent->ctx);
     sub->priority = priority;
+    if (sub->addr != offset)
+        root_moved(sub);
     sub->addr = offset;
     mt_region_ref(sub);
     mt__subs_link(parent, sub);
     if (parent->enabled && sub->enabled)
-        mt__mark_pending(parent->ctx);
+        mt__dirty(parent, offset, (mt_u128)offset + sub->size, false);
     return mt_commit(parent->ctx);
 }
 
@@ -73,9 +87,9 @@ int mt_region_del_subregion(mt_region *parent, mt_region *sub)
     if (sub->container != parent)
         return MT_ENOENT;
     mt_begin(parent->ctx);
-    mt__subs_unlink(parent, sub);
     if (parent->enabled && sub->enabled)
-        mt__mark_pending(parent->ctx);
+        mt__dirty(parent, sub->addr, (mt_u128)sub->addr + sub->size, false);
+    mt__subs_unlink(parent, sub);
     rc = mt_commit(parent->ctx);
     mt_region_unref(sub);
     return rc;
@@ -95,7 +109,7 @@ int mt_region_set_enabled(mt_region *r, bool enabled)
         else
             r->container->nr_enabled_subs--;
     }
-    mt__mark_pending(r->ctx);
+    mt__dirty(r, 0, r->size, true);
     return mt_commit(r->ctx);
 }
 
@@ -115,15 +129,18 @@ int mt_region_set_address(mt_region *r, uint64_t addr)
             return rc;
     }
     mt_begin(r->ctx);
+    if (c && c->enabled && r->enabled)
+        mt__dirty(c, r->addr, (mt_u128)r->addr + r->size, false);
     r->addr = addr;
     if (c) {
         /* Re-insert: the region now wins ties with equal-priority siblings,
-         * as in QEMU (delete and re-add). Capacity is unchanged. */
+         * as in QEMU (delete and re-add). */
         mt__subs_unlink(c, r);
         mt__subs_link(c, r);
         if (c->enabled && r->enabled)
-            mt__mark_pending(r->ctx);
+            mt__dirty(c, addr, (mt_u128)addr + r->size, false);
     }
+    root_moved(r);
     return mt_commit(r->ctx);
 }
 
@@ -140,7 +157,7 @@ int mt_region_set_alias_offset(mt_region *r, uint64_t offset)
     mt_begin(r->ctx);
     r->alias_offset = offset;
     if (r->enabled)
-        mt__mark_pending(r->ctx);
+        mt__dirty(r, 0, r->size, false);
     return mt_commit(r->ctx);
 }
 
@@ -159,9 +176,9 @@ int mt_region_set_size(mt_region *r, uint64_t size)
     if (r->size == s)
         return 0;
     mt_begin(r->ctx);
+    mt__dirty(r, 0, s > r->size ? s : r->size, true);
     r->size = s;
     mt__subs_moved(r);
-    mt__mark_pending(r->ctx);
     return mt_commit(r->ctx);
 }
 
@@ -173,7 +190,7 @@ static int set_flag(mt_region *r, bool *flag, bool value)
     mt_begin(r->ctx);
     *flag = value;
     if (r->enabled)
-        mt__mark_pending(r->ctx);
+        mt__dirty(r, 0, r->size, false);
     return mt_commit(r->ctx);
 }
 
@@ -213,7 +230,7 @@ int mt_region_set_dirty_log(mt_region *r, bool on)
         return 0; /* the mask bit did not change */
     mt_begin(r->ctx);
     if (r->enabled)
-        mt__mark_pending(r->ctx);
+        mt__dirty(r, 0, r->size, false);
     return mt_commit(r->ctx);
 }
 

@@ -162,11 +162,11 @@ static void collect_piece(void *opaque, const mt_itree_node *node)
 }
 
 /*
- * Render @root (its own address included) over the whole 64-bit space into
- * a newly allocated array. On success *@out owns @n ranges (NULL if none).
+ * Render @root (its own address included) over addresses [@lo, @hi) into a
+ * newly allocated array of merged ranges. On success *@out owns @n ranges.
  */
-int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
-                      size_t *n)
+int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_u128 lo, mt_u128 hi,
+                      mt_flat_range **out, size_t *n)
 {
     render_state st;
     uint64_t nregions = ctx->nr_regions ? ctx->nr_regions : 1;
@@ -177,7 +177,7 @@ int mt__render_ranges(mt_ctx *ctx, mt_region *root, mt_flat_range **out,
     st.ctx = ctx;
     st.budget = nregions * MT_RENDER_BUDGET;
     mt__itree_init(&st.painted, ctx);
-    render_region(&st, root, 0, 0, (mt_i128)MT_2_64, a);
+    render_region(&st, root, 0, (mt_i128)lo, (mt_i128)hi, a);
     cs.st = &st;
     cs.n = 0;
     cs.out = st.err ? NULL : mt__alloc(ctx, st.n * sizeof(*cs.out));
