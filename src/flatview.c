@@ -91,6 +91,7 @@ void mt_flatview_unref(mt_flatview *fv)
         mt_region_unref(fv->ranges[i].region);
     if (fv->root && fv->root->phys_view == fv)
         fv->root->phys_view = NULL;
+    mt_flatview_unref(fv->derived_from);
     mt_region_unref(fv->root);
     mt__free(ctx, fv->starts);
     mt__free(ctx, fv->ranges);

@@ -11,6 +11,7 @@
  * Read-only and non-volatile are ORed down the path. Finally adjacent
  * pieces of one region with contiguous offsets and equal flags merge.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -97,6 +98,58 @@ static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
 }
 
 static void render_region(render_state *st, mt_region *mr, mt_i128 base,
+                          mt_i128 cs, mt_i128 ce, render_attrs a);
+
+typedef struct hits {
+    mt_ctx *ctx;
+    mt_region **r;
+    size_t n, cap;
+    int err;
+} hits;
+
+static bool collect_hit(void *opaque, const mt_itree_node *node)
+{
+    hits *h = opaque;
+
+    if (mt__grow(h->ctx, (void **)&h->r, &h->cap, h->n + 1, sizeof(*h->r))) {
+        h->err = MT_ENOMEM;
+        return false;
+    }
+    h->r[h->n++] = (mt_region *)node->item;
+    return true;
+}
+
+/* Winning order: priority descending, then most recently added first. */
+static int cmp_winning(const void *a, const void *b)
+{
+    const mt_region *x = *(mt_region *const *)a, *y = *(mt_region *const *)b;
+
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    return x->seq > y->seq ? -1 : x->seq < y->seq;
+}
+
+/* Render only the children of @mr that meet the clip [cs, ce), found
+ * through its address index: a small window costs O(log n + k). */
+static void render_indexed(render_state *st, mt_region *mr, mt_i128 base,
+                           mt_i128 cs, mt_i128 ce, render_attrs a)
+{
+    hits h = { st->ctx, NULL, 0, 0, 0 };
+    size_t i;
+
+    mt__itree_overlaps(mr->index, (uint64_t)(cs - base), (mt_u128)(ce - base),
+                       collect_hit, &h);
+    if (h.err) {
+        st->err = h.err;
+    } else if (h.n) {
+        qsort(h.r, h.n, sizeof(*h.r), cmp_winning);
+        for (i = 0; i < h.n; i++)
+            render_region(st, h.r[i], base, cs, ce, a);
+    }
+    mt__free(st->ctx, h.r);
+}
+
+static void render_region(render_state *st, mt_region *mr, mt_i128 base,
                           mt_i128 cs, mt_i128 ce, render_attrs a)
 {
     mt_i128 rs, re;
@@ -121,6 +174,8 @@ static void render_region(render_state *st, mt_region *mr, mt_i128 base,
         base -= mr->alias->addr;
         base -= mr->alias_offset;
         render_region(st, mr->alias, base, rs, re, a);
+    } else if (mr->index && (rs > base || re < base + (mt_i128)mr->size)) {
+        render_indexed(st, mr, base, rs, re, a);
     } else {
         for (i = mr->nr_slots; i-- > 0;)
             if (mr->subs[i].r)

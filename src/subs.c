@@ -20,7 +20,7 @@
 #include "internal.h"
 #include "itree.h"
 
-#define INDEX_MIN_CHILDREN 16
+#define INDEX_MIN_CHILDREN 8
 
 static mt_u128 child_end(const mt_region *s)
 {

@@ -316,6 +316,7 @@ static int patch_view(mt_ctx *ctx, mt_flatview *old, mt_flatview **out)
         return rc;
     }
     if (cur != old) {
+        mt__flatview_ref(old); /* kept until settle() */
         cur->derived_from = old;
         cur->spans = spans;
         cur->nr_spans = ns;
@@ -407,6 +408,7 @@ static void settle(mt_ctx *ctx, view_cache *vc)
         if (old) {
             old->nr_pend = 0;
             old->pend_full = false;
+            mt_flatview_unref(old);
         } else if (vc->roots[i] && vc->roots[i]->phys_view &&
                    vc->roots[i]->phys_view != fv) {
             vc->roots[i]->phys_view->nr_pend = 0;
