@@ -130,8 +130,7 @@ void mt_ctx_free(mt_ctx *ctx)
         mt_flatview *fv = ctx->views;
 
         ctx->views = fv->all_next;
-        mt__free(ctx, fv->starts);
-        mt__free(ctx, fv->ranges);
+        mt__fvt_free(fv->tree);
         mt__free(ctx, fv->pend);
         mt__free(ctx, fv->spans);
         mt__free(ctx, fv);

@@ -26,14 +26,21 @@ static mt_flatview *view_alloc(mt_ctx *ctx)
 
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out)
 {
-    *out = view_alloc(ctx);
-    return *out ? 0 : MT_ENOMEM;
+    mt_flatview *fv = view_alloc(ctx);
+
+    if (!fv || mt__fvt_new(ctx, NULL, 0, &fv->tree)) {
+        mt_flatview_unref(fv);
+        return MT_ENOMEM;
+    }
+    *out = fv;
+    return 0;
 }
 
 int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
 {
+    mt_flat_range *r;
     mt_flatview *fv;
-    size_t i;
+    size_t n;
     int rc;
 
     if (!phys_root) {
@@ -41,29 +48,17 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
         *out = ctx->empty_view;
         return 0;
     }
-    fv = view_alloc(ctx);
-    if (!fv)
-        return MT_ENOMEM;
-    rc = mt__render_ranges(ctx, phys_root, 0, MT_2_64, &fv->ranges,
-                           &fv->nr_ranges);
-    if (rc) {
-        fv->nr_ranges = 0;
-        mt_flatview_unref(fv);
+    rc = mt__render_ranges(ctx, phys_root, 0, MT_2_64, &r, &n);
+    if (rc)
         return rc;
-    }
-    fv->starts = mt__alloc(ctx, fv->nr_ranges * sizeof(*fv->starts));
-    if (!fv->starts) {
-        mt__free(ctx, fv->ranges);
-        fv->ranges = NULL;
-        fv->nr_ranges = 0;
+    fv = view_alloc(ctx);
+    if (!fv || mt__fvt_new(ctx, r, n, &fv->tree)) {
+        mt__free(ctx, r);
         mt_flatview_unref(fv);
         return MT_ENOMEM;
     }
+    mt__free(ctx, r);
     fv->root = mt_region_ref(phys_root);
-    for (i = 0; i < fv->nr_ranges; i++) {
-        fv->starts[i] = fv->ranges[i].start;
-        mt_region_ref(fv->ranges[i].region);
-    }
     *out = fv;
     return 0;
 }
@@ -76,7 +71,6 @@ void mt__flatview_ref(mt_flatview *fv)
 void mt_flatview_unref(mt_flatview *fv)
 {
     mt_ctx *ctx;
-    size_t i;
 
     if (!fv || --fv->refcount)
         return;
@@ -87,14 +81,11 @@ void mt_flatview_unref(mt_flatview *fv)
         ctx->views = fv->all_next;
     if (fv->all_next)
         fv->all_next->all_prev = fv->all_prev;
-    for (i = 0; i < fv->nr_ranges; i++)
-        mt_region_unref(fv->ranges[i].region);
+    mt__fvt_free(fv->tree);
     if (fv->root && fv->root->phys_view == fv)
         fv->root->phys_view = NULL;
     mt_flatview_unref(fv->derived_from);
     mt_region_unref(fv->root);
-    mt__free(ctx, fv->starts);
-    mt__free(ctx, fv->ranges);
     mt__free(ctx, fv->pend);
     mt__free(ctx, fv->spans);
     mt__free(ctx, fv);
@@ -117,34 +108,18 @@ void mt__flatview_set_root_link(mt_region *root, mt_flatview *fv)
     root->phys_view = fv;
 }
 
-/*
- * A new view with the ranges of @fv but [i, j) replaced by @r[0..k).
- * Array storage: O(n) copy.
- */
+/* A new view with the ranges of @fv but [i, j) replaced by @r[0..k),
+ * sharing everything else with @fv (O(k + log n)). */
 int mt__fv_replace(mt_ctx *ctx, mt_flatview *fv, size_t i, size_t j,
                    const mt_flat_range *r, size_t k, mt_flatview **out)
 {
-    size_t n = fv->nr_ranges - (j - i) + k, x;
     mt_flatview *nv = view_alloc(ctx);
 
-    if (!nv)
-        return MT_ENOMEM;
-    nv->ranges = mt__alloc(ctx, n * sizeof(*nv->ranges));
-    nv->starts = mt__alloc(ctx, n * sizeof(*nv->starts));
-    if (!nv->ranges || !nv->starts) {
+    if (!nv || mt__fvt_replace(fv->tree, i, j, r, k, &nv->tree)) {
         mt_flatview_unref(nv);
         return MT_ENOMEM;
     }
-    memcpy(nv->ranges, fv->ranges, i * sizeof(*nv->ranges));
-    memcpy(nv->ranges + i, r, k * sizeof(*nv->ranges));
-    memcpy(nv->ranges + i + k, fv->ranges + j,
-           (fv->nr_ranges - j) * sizeof(*nv->ranges));
-    nv->nr_ranges = n;
     nv->root = mt_region_ref(fv->root);
-    for (x = 0; x < n; x++) {
-        nv->starts[x] = nv->ranges[x].start;
-        mt_region_ref(nv->ranges[x].region);
-    }
     *out = nv;
     return 0;
 }
@@ -189,31 +164,16 @@ mt_region *mt__physical_root(mt_region *mr)
     return mr && mr->enabled ? mr : NULL;
 }
 
-size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
-{
-    size_t lo = 0, hi = fv->nr_ranges;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (fv->ranges[mid].last < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 size_t mt_flatview_nr_ranges(const mt_flatview *fv)
 {
-    return fv ? fv->nr_ranges : 0;
+    return fv ? mt__fv_count(fv) : 0;
 }
 
 const mt_flat_range *mt_flatview_range(const mt_flatview *fv, size_t i)
 {
-    if (!fv || i >= fv->nr_ranges)
+    if (!fv)
         return NULL;
-    return &fv->ranges[i];
+    return mt__fvt_at(fv->tree, i);
 }
 
 mt_region *mt_flatview_root(const mt_flatview *fv)

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 
 #include "memtree.h"
+#include "fvtree.h"
 
 /* 128-bit arithmetic for sizes (a region may be 2^64 bytes) and for the
  * intermediate, possibly negative, bases of alias rendering. */
@@ -153,10 +154,9 @@ struct mt_flatview {
     mt_ctx *ctx;
     unsigned refcount;
     mt_region *root;            /* physical root, NULL for the empty view */
-    mt_flat_range *ranges;      /* sorted, disjoint, merged */
-    size_t nr_ranges;
-    uint64_t *starts;           /* ranges[i].start, packed for lookup */
-    atomic_size_t mru;          /* last range hit (a hint; any value is safe) */
+    struct mt_fvtree *tree;     /* the ranges: sorted, disjoint, merged (fvtree.h) */
+    /* Last range hit: a hint, any record of this view is a safe value. */
+    _Atomic(const mt_flat_range *) mru;
 
     /* Writer-side bookkeeping, never read by accessors (update.c). */
     unsigned nr_as_users;       /* address spaces publishing this view */
@@ -286,49 +286,38 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
 void mt__flatview_ref(mt_flatview *fv);
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
 
-/* Storage of a view's ranges: every file but flatview.c goes through these. */
+/* Storage of a view's ranges: every file goes through these. */
 static inline size_t mt__fv_count(const mt_flatview *fv)
 {
-    return fv->nr_ranges;
+    return mt__fvt_count(fv->tree);
 }
 
+/* Range @i (O(log n)); valid while the view lives. */
 static inline const mt_flat_range *mt__fv_at(const mt_flatview *fv, size_t i)
 {
-    return &fv->ranges[i];
+    return mt__fvt_at(fv->tree, i);
 }
 
 /* Index of the first range whose last address is >= @addr (count if none). */
-size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr);
+static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
+{
+    return mt__fvt_lower(fv->tree, addr);
+}
 
 /*
- * Range of @fv containing @addr, or NULL for a hole: last-hit check, then a
- * binary search over the packed start addresses.
+ * Range of @fv containing @addr, or NULL for a hole: the last range hit is
+ * checked first, then the tree is searched. Writes only the hint.
  */
 static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 {
-    size_t m = atomic_load_explicit(&fv->mru, memory_order_relaxed);
-    size_t lo = 0, n = fv->nr_ranges;
-    const mt_flat_range *fr;
+    const mt_flat_range *fr =
+        atomic_load_explicit(&fv->mru, memory_order_relaxed);
 
-    if (m < n) {
-        fr = &fv->ranges[m];
-        if (fr->start <= addr && addr <= fr->last)
-            return fr;
-    }
-    /* Find the last start <= addr. */
-    while (n > 1) {
-        size_t half = n / 2;
-
-        if (fv->starts[lo + half] <= addr)
-            lo += half;
-        n -= half;
-    }
-    if (fv->nr_ranges == 0 || fv->starts[lo] > addr)
-        return NULL;
-    fr = &fv->ranges[lo];
-    if (addr > fr->last)
-        return NULL;
-    atomic_store_explicit(&fv->mru, lo, memory_order_relaxed);
+    if (fr && fr->start <= addr && addr <= fr->last)
+        return fr;
+    fr = mt__fvt_lookup(fv->tree, addr);
+    if (fr)
+        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;
 }
 
