@@ -57,7 +57,10 @@ case " $libs " in *" -L$libdir "*) ;; *) fail "pkg-config --libs: '$libs'" ;; es
 # shellcheck disable=SC2086 # the flags are word lists
 quiet "$CC" $MT_CFLAGS -std=c11 -pedantic -Wall -Wextra -Werror \
     "$here/consumer/main.c" $cflags $libs -o "$tmp/pc_shared"
-LD_LIBRARY_PATH=$libdir ldd "$tmp/pc_shared" | grep -q "libmemtree.so.$MT_SOVERSION => $libdir/" ||
+# (Output captured first: grep -q closing the pipe early would make ldd die
+# of SIGPIPE, which pipefail turns into a spurious failure.)
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$tmp/pc_shared")
+grep -q "libmemtree.so.$MT_SOVERSION => $libdir/" <<<"$deps" ||
     fail "pc_shared does not load the installed libmemtree.so"
 LD_LIBRARY_PATH=$libdir quiet "$tmp/pc_shared"
 
@@ -66,7 +69,8 @@ LD_LIBRARY_PATH=$libdir quiet "$tmp/pc_shared"
 quiet "$CC" $MT_CFLAGS -std=c11 -pedantic -Wall -Wextra -Werror \
     "$here/consumer/main.c" $cflags -Wl,-Bstatic $libs -Wl,-Bdynamic \
     -Wl,--as-needed $static_libs -o "$tmp/pc_static"
-if readelf -d "$tmp/pc_static" | grep -q 'NEEDED.*libmemtree'; then
+dyn=$(readelf -d "$tmp/pc_static")
+if grep -q 'NEEDED.*libmemtree' <<<"$dyn"; then
     fail "pc_static needs libmemtree.so"
 fi
 quiet "$tmp/pc_static"
