@@ -95,11 +95,15 @@ typedef struct model {
 
 static void model_reserve(model *m, size_t need)
 {
+    size_t old = m->r ? m->cap : 0;
+
     if (m->r && need <= m->cap)
         return;
     m->cap = need * 2 + 16;
     m->r = realloc(m->r, m->cap * sizeof(*m->r));
     assert_non_null(m->r);
+    /* Zeroed, so records filled field by field have defined flags. */
+    memset(m->r + old, 0, (m->cap - old) * sizeof(*m->r));
 }
 
 static void model_copy(model *dst, const model *src)
