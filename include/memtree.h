@@ -391,6 +391,188 @@ size_t mt_region_nr_subregions(const mt_region *r);
 mt_region *mt_region_subregion(const mt_region *r, size_t i);
 
 /* ------------------------------------------------------------------------ */
+/* Guest RAM: RAM blocks, backends, translation, discard, dirty tracking     */
+/* ------------------------------------------------------------------------ */
+/*
+ * Every memory-backed region (RAM, ROM, ROM device, RAM device) owns a RAM
+ * block: its host memory (HVA), a place in the context's block offset
+ * space (QEMU's ram_addr_t), and one dirty bitmap per client with one bit
+ * per 4 KiB page (MT_DIRTY_PAGE_SIZE). docs/ram.md has the details.
+ */
+
+/** Granule of dirty tracking and of block sizes (QEMU's target page). */
+#define MT_DIRTY_PAGE_SIZE 4096u
+
+/** Where a RAM block's memory comes from. */
+typedef enum mt_ram_backend {
+    MT_RAM_ANON = 0, /* private anonymous memory, 2 MiB aligned, guard page after */
+    MT_RAM_MEMFD,    /* a memfd (shared; hand mt_region_ram_fd() to another process) */
+    MT_RAM_FILE,     /* a file, or a new file in a directory (hugetlbfs: its page size) */
+    MT_RAM_FD,       /* a file descriptor of the caller's (not closed by memtree) */
+    MT_RAM_PTR,      /* caller memory (never unmapped by memtree) */
+} mt_ram_backend;
+
+/**
+ * struct mt_ram_opts - how to back a RAM region (zero-initialise, then set
+ * what you need).
+ * @backend:   see mt_ram_backend.
+ * @max_size:  0 for a fixed size; else the region is resizeable up to this
+ *             (memory is reserved for @max_size, used for the size).
+ * @readonly:  a ROM.
+ * @path:      MT_RAM_FILE: a file (created if missing, sized if empty) or a
+ *             directory in which a new unlinked file is made.
+ * @fd:        MT_RAM_FD: the descriptor; @fd_offset for both file kinds.
+ * @host:      MT_RAM_PTR: the memory (at least @max_size or the size bytes).
+ * @resized:   called with @opaque after mt_region_ram_resize() changed the
+ *             size, on the calling thread.
+ */
+typedef struct mt_ram_opts {
+    mt_ram_backend backend;
+    uint64_t max_size;
+    bool readonly;
+    const char *path;
+    int fd;
+    uint64_t fd_offset;
+    void *host;
+    void (*resized)(void *opaque, mt_region *r, uint64_t new_size);
+    void *opaque;
+} mt_ram_opts;
+
+/**
+ * mt_region_new_ram_opts - a RAM region with the given backend.
+ * Sizes are rounded up to MT_DIRTY_PAGE_SIZE (and to the backing page size
+ * for hugetlbfs files) for the block; the region keeps the size asked for.
+ * New blocks start dirty for every client. Memory is reserved, not
+ * allocated: it is faulted in when touched.
+ * Returns 0; MT_EINVAL for a bad combination (missing @path/@host/@fd,
+ * @max_size below the size, a file whose size does not fit); MT_EIO when a
+ * file cannot be opened or sized; MT_ENOMEM when memory cannot be mapped.
+ * Nothing is leaked on failure.
+ */
+int mt_region_new_ram_opts(mt_ctx *ctx, const char *name, uint64_t size,
+                           const mt_ram_opts *opts, mt_region **out);
+
+/**
+ * mt_region_ram_resize - change the size of a resizeable RAM region, as
+ * QEMU's qemu_ram_resize: the same page-rounded size only updates the
+ * region's size; otherwise the dirty bits of the old size are cleared, the
+ * whole new size is marked dirty for every client, the region's size is
+ * set and @resized is called. MT_EKIND if not RAM; MT_EINVAL if not
+ * resizeable and the size differs, or above the maximum.
+ */
+int mt_region_ram_resize(mt_region *r, uint64_t new_size);
+
+/** Bytes reserved for the block (the maximum for resizeable RAM), 0 if none. */
+uint64_t mt_region_ram_max_size(const mt_region *r);
+/** The backing file descriptor (memfd, file, fd backends), else -1. Owned by memtree unless MT_RAM_FD. */
+int mt_region_ram_fd(const mt_region *r);
+/** Page size of the backing memory (4096, or a huge page size). 0 without a block. */
+uint64_t mt_region_ram_page_size(const mt_region *r);
+/** The block's offset in the context's block offset space (QEMU ram_addr_t); UINT64_MAX without a block. */
+uint64_t mt_region_ram_offset(const mt_region *r);
+
+/**
+ * mt_as_gpa_to_hva - host address of guest address @gpa in @as.
+ * @len: in: bytes wanted; out: bytes contiguous in the same block (clipped
+ *       to the range).
+ * Returns 0, MT_ENOENT when no memory-backed region is there (holes, I/O),
+ * MT_EINVAL. Read-only ranges are returned too (they are still host memory).
+ */
+int mt_as_gpa_to_hva(mt_as *as, uint64_t gpa, void **hva, uint64_t *len);
+
+/**
+ * mt_ctx_hva_to_ram - which block holds host address @hva: the region and
+ * the offset in it. O(log n). Returns 0 or MT_ENOENT.
+ */
+int mt_ctx_hva_to_ram(mt_ctx *ctx, const void *hva, mt_region **region,
+                      uint64_t *offset);
+
+/**
+ * mt_ctx_ram_addr_to_ram - the block at @ram_addr in the block offset
+ * space, and the offset in it. Returns 0 or MT_ENOENT.
+ */
+int mt_ctx_ram_addr_to_ram(mt_ctx *ctx, uint64_t ram_addr,
+                           mt_region **region, uint64_t *offset);
+
+/**
+ * mt_region_ram_discard - give [@offset, @offset + @len) back to the host;
+ * later reads, from the host or through an address space, see zeros.
+ * Both must be multiples of the block's page size. Private memory is
+ * dropped with madvise, shared memory (memfd, files) has a hole punched;
+ * caller memory (MT_RAM_PTR) is zeroed. Returns 0, MT_EKIND, MT_EINVAL,
+ * MT_ERANGE (outside the block) or MT_EIO.
+ */
+int mt_region_ram_discard(mt_region *r, uint64_t offset, uint64_t len);
+
+/* Dirty clients (bit numbers of MT_DIRTY_* masks). */
+#define MT_DIRTY_CLIENT_VGA       0u
+#define MT_DIRTY_CLIENT_CODE      1u
+#define MT_DIRTY_CLIENT_MIGRATION 2u
+#define MT_DIRTY_NR_CLIENTS       3u
+
+/*
+ * Dirty tracking. Writes through the access path (mt_as_write, stores,
+ * mt_as_write_rom, write mappings at mt_as_unmap) set the bits of the
+ * clients that are logging the region (its dirty_log_mask in the view:
+ * VGA while mt_region_set_dirty_log users remain, MIGRATION while global
+ * dirty logging is on, CODE while mt_ctx_set_code_tracking is on). The
+ * calls below are thread-safe (atomic bit operations) and take byte
+ * offsets within the region; pages partly covered count.
+ */
+
+/** mt_region_dirty_set - mark pages dirty for the clients in @clients (an MT_DIRTY_* mask). */
+int mt_region_dirty_set(mt_region *r, uint64_t offset, uint64_t len,
+                        unsigned clients);
+
+/** mt_region_dirty_get - is any page of the span dirty for @client? Result in *@dirty. */
+int mt_region_dirty_get(mt_region *r, uint64_t offset, uint64_t len,
+                        unsigned client, bool *dirty);
+
+/** mt_region_dirty_test_and_clear - as get, and clear those bits. */
+int mt_region_dirty_test_and_clear(mt_region *r, uint64_t offset,
+                                   uint64_t len, unsigned client, bool *dirty);
+
+/** An immutable copy of part of a dirty bitmap. */
+typedef struct mt_dirty_snapshot mt_dirty_snapshot;
+
+/**
+ * mt_region_dirty_snapshot - atomically take (test and clear) the bits of
+ * @client over the span into a new snapshot (owned by the caller:
+ * mt_dirty_snapshot_free). This is how a migration or VGA client collects
+ * what changed. Returns 0, MT_EINVAL, MT_EKIND, MT_ERANGE or MT_ENOMEM.
+ */
+int mt_region_dirty_snapshot(mt_region *r, uint64_t offset, uint64_t len,
+                             unsigned client, mt_dirty_snapshot **out);
+
+/** mt_dirty_snapshot_get - was the page holding byte @offset (of the region) dirty? */
+bool mt_dirty_snapshot_get(const mt_dirty_snapshot *s, uint64_t offset);
+
+/**
+ * mt_dirty_snapshot_next - byte offset (in the region) of the first dirty
+ * page at or after @offset, or UINT64_MAX when none.
+ */
+uint64_t mt_dirty_snapshot_next(const mt_dirty_snapshot *s, uint64_t offset);
+
+/** mt_dirty_snapshot_count - number of dirty pages in the snapshot. */
+uint64_t mt_dirty_snapshot_count(const mt_dirty_snapshot *s);
+
+/** mt_dirty_snapshot_free - NULL is a no-op. */
+void mt_dirty_snapshot_free(mt_dirty_snapshot *s);
+
+/**
+ * mt_region_dirty_merge - OR an accelerator's log into the block (the
+ * log-sync hook: a listener's @log_sync calls this with what, e.g.,
+ * KVM_GET_DIRTY_LOG returned). @bitmap has one bit per page, LSB first,
+ * for @npages pages starting at the page holding @offset.
+ */
+int mt_region_dirty_merge(mt_region *r, uint64_t offset,
+                          const uint64_t *bitmap, uint64_t npages,
+                          unsigned clients);
+
+/** mt_ctx_set_code_tracking - add the CODE client to every RAM range's mask (for TCG-style translators). */
+int mt_ctx_set_code_tracking(mt_ctx *ctx, bool on);
+
+/* ------------------------------------------------------------------------ */
 /* Address spaces                                                            */
 /* ------------------------------------------------------------------------ */
 

@@ -100,8 +100,11 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
             xlat = fr->offset + (addr - fr->start);
             if (attrs.memory && !mt__is_ram(mr))
                 res |= MT_TX_ACCESS_ERROR;
-            else if (is_write && mt__direct_write(mr))
+            else if (is_write && mt__direct_write(mr)) {
                 memcpy((uint8_t *)mr->host + xlat, buf, l);
+                if (fr->dirty_log_mask)
+                    mt__dirty_mark(mr, xlat, l, fr->dirty_log_mask);
+            }
             else if (!is_write && mt__direct_read(mr))
                 memcpy(buf, (uint8_t *)mr->host + xlat, l);
             else
@@ -157,9 +160,13 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
 
             l = piece_len(fr, addr, len);
             if (mt__is_ram(mr) || (mr->kind == MT_REGION_ROM_DEVICE &&
-                                   mr->romd_mode))
-                memcpy((uint8_t *)mr->host + fr->offset + (addr - fr->start),
-                       p, l);
+                                   mr->romd_mode)) {
+                uint64_t xlat = fr->offset + (addr - fr->start);
+
+                memcpy((uint8_t *)mr->host + xlat, p, l);
+                if (fr->dirty_log_mask)
+                    mt__dirty_mark(mr, xlat, l, fr->dirty_log_mask);
+            }
         }
         p += l;
         addr += l;
@@ -217,6 +224,8 @@ mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
     if (piece_len(fr, addr, size) < size || !mt__direct_write(mr))
         return mt__dispatch_write(mr, xlat, value, size, endian, attrs);
     value_to_bytes((uint8_t *)mr->host + xlat, size, endian, value);
+    if (fr->dirty_log_mask)
+        mt__dirty_mark(mr, xlat, size, fr->dirty_log_mask);
     return MT_TX_OK;
 }
 

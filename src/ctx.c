@@ -135,6 +135,10 @@ void mt_ctx_free(mt_ctx *ctx)
         mt__free(ctx, fv->spans);
         mt__free(ctx, fv);
     }
+    ctx->dying = true;
+    mt__fvt_free(ctx->ram_offsets);
+    mt__fvt_free(ctx->ram_hosts);
+    ctx->ram_offsets = ctx->ram_hosts = NULL;
     /* Unlink all containment first so each destroy is O(1). */
     for (mt_region *r = ctx->regions; r; r = r->all_next) {
         r->container = NULL;

@@ -87,6 +87,7 @@ int mt_region_add_eventfd(mt_region *r, uint64_t offset, unsigned size,
             (r->nr_eventfds - pos) * sizeof(*r->eventfds));
     r->eventfds[pos] = re;
     r->nr_eventfds++;
+    r->ctx->nr_eventfds++;
     mt_begin(r->ctx);
     eventfds_changed(r);
     return mt_commit(r->ctx);
@@ -112,6 +113,7 @@ int mt_region_del_eventfd(mt_region *r, uint64_t offset, unsigned size,
     memmove(&r->eventfds[i], &r->eventfds[i + 1],
             (r->nr_eventfds - i - 1) * sizeof(*r->eventfds));
     r->nr_eventfds--;
+    r->ctx->nr_eventfds--;
     mt_begin(r->ctx);
     eventfds_changed(r);
     return mt_commit(r->ctx);
@@ -119,6 +121,7 @@ int mt_region_del_eventfd(mt_region *r, uint64_t offset, unsigned size,
 
 void mt__region_free_eventfds(mt_region *r)
 {
+    r->ctx->nr_eventfds -= r->nr_eventfds;
     mt__free(r->ctx, r->eventfds);
     mt__free(r->ctx, r->coalesced);
 }
@@ -206,7 +209,10 @@ int mt__as_update_ioeventfds(mt_as *as)
     size_t nn, io = 0, in = 0;
     int rc;
 
-    if (!as->nr_eventfd_listeners)
+    /* QEMU 7.2 keeps every address space's set current, listeners or
+     * not, so one that registers later hears only later changes. Nothing
+     * to do while no region has eventfds and the set is empty. */
+    if (!as->ctx->nr_eventfds && !as->nr_ioeventfds)
         return 0;
     rc = collect(as->ctx, as->view, &nw, &nn);
     if (rc)

@@ -88,6 +88,27 @@ typedef struct mt_sub_slot {
     uint64_t seq;
 } mt_sub_slot;
 
+/* The host memory of a memory-backed region (ramblock.c, dirty.c). */
+typedef struct mt_ramblock {
+    mt_ram_backend backend;
+    void *host;
+    uint64_t used;              /* bytes in use, page aligned */
+    uint64_t max;               /* bytes reserved, page aligned */
+    uint64_t page_size;         /* of the backing memory */
+    uint64_t offset;            /* in the block offset space */
+    int fd;                     /* -1 if none */
+    bool fd_owned;
+    uint64_t fd_offset;
+    void *map_base;             /* what memtree unmaps (block + guard page) */
+    size_t map_len;
+    bool resizeable;
+    void (*resized)(void *opaque, mt_region *r, uint64_t new_size);
+    void *resized_opaque;
+    uint64_t nr_pages;          /* max / MT_DIRTY_PAGE_SIZE */
+    uint64_t words;             /* 64-bit words per client bitmap */
+    uint64_t *dirty;            /* MT_DIRTY_NR_CLIENTS bitmaps, one after another */
+} mt_ramblock;
+
 struct mt_region {
     mt_ctx *ctx;
     char *name;                 /* owned copy, may be NULL */
@@ -142,8 +163,8 @@ struct mt_region {
     size_t alias_slot;          /* this alias's index in its target's aliased_by */
     mt_flatview *phys_view;     /* published view rendered from this region (weak) */
 
-    void *host;                 /* RAM-backed kinds */
-    size_t host_len;            /* bytes mapped by memtree (0: caller memory) */
+    struct mt_ramblock *block;  /* memory-backed kinds (ramblock.c) */
+    void *host;                 /* == block->host: the hot path reads it here */
 
     unsigned visit;             /* scratch mark for graph walks (ctx->visit_epoch) */
     unsigned render_nesting;    /* times on the current render path */
@@ -192,9 +213,8 @@ struct mt_as {
     uint64_t bounce_budget;     /* bytes of bounce buffers allowed at once */
     uint64_t bounce_used;
 
-    mt_as_eventfd *ioeventfds;  /* as last delivered to eventfd listeners */
+    mt_as_eventfd *ioeventfds;  /* placed in the current view */
     size_t nr_ioeventfds;
-    unsigned nr_eventfd_listeners;
 };
 
 struct mt_ctx {
@@ -206,6 +226,11 @@ struct mt_ctx {
     size_t nr_recs;
     size_t cap_recs;
     bool global_dirty_log;      /* migration dirty logging on */
+    bool code_tracking;         /* CODE dirty client on for RAM */
+    bool dying;                 /* in mt_ctx_free: skip index upkeep */
+    struct mt_fvtree *ram_offsets; /* blocks by offset-space address */
+    struct mt_fvtree *ram_hosts;   /* blocks by host address */
+    bool ram_index_stale;       /* indexes dropped; rebuild before use */
     uint64_t next_seq;
     unsigned visit_epoch;
 
@@ -223,6 +248,7 @@ struct mt_ctx {
     size_t nr_listeners;
     size_t cap_listeners;
     bool ioeventfd_pending;     /* eventfds changed; no re-render needed */
+    size_t nr_eventfds;         /* ioeventfds of all regions */
     unsigned dirty_log_users;   /* mt_ctx_dirty_log_start count */
 };
 
@@ -260,16 +286,24 @@ static inline uint8_t mt__dirty_mask(const mt_region *mr)
 {
     uint8_t mask = mr->dirty_log_count ? MT_DIRTY_VGA : 0;
 
-    if (mr->ctx->global_dirty_log &&
-        (mr->kind == MT_REGION_RAM || mr->kind == MT_REGION_RAM_DEVICE ||
-         mr->kind == MT_REGION_ROM_DEVICE))
+    if (mr->block && mr->ctx->global_dirty_log)
         mask |= MT_DIRTY_MIGRATION;
+    if (mr->block && mr->ctx->code_tracking)
+        mask |= MT_DIRTY_CODE;
     return mask;
 }
 
-/* Host memory of RAM regions (ram.c). */
-int mt__ram_map(mt_region *r, uint64_t size);
-void mt__ram_unmap(mt_region *r);
+/* RAM blocks (ramblock.c) and dirty bitmaps (dirty.c). */
+int mt__region_new_backed(mt_ctx *ctx, const char *name, uint64_t size,
+                          mt_region_kind kind, const mt_ram_opts *o,
+                          mt_region **out);
+int mt__ram_block_new(mt_region *r, uint64_t size, const mt_ram_opts *o);
+void mt__ram_block_free(mt_region *r);
+/* Set / clear the bits of the clients in @mask over a byte span. */
+void mt__dirty_mark(mt_region *r, uint64_t off, uint64_t len, unsigned mask);
+void mt__dirty_clear(mt_region *r, uint64_t off, uint64_t len);
+/* Set @r's size without the checks of mt_region_set_size (RAM resize). */
+void mt__region_set_size(mt_region *r, uint64_t size);
 
 /* Flat views (flatview.c, render.c). */
 mt_region *mt__physical_root(mt_region *root);

@@ -183,8 +183,6 @@ int mt_listener_register(mt_as *as, const mt_listener_ops *ops, void *opaque,
             (ctx->nr_listeners - pos) * sizeof(*ctx->listeners));
     ctx->listeners[pos] = l;
     ctx->nr_listeners++;
-    if (ops->eventfd_add || ops->eventfd_del)
-        as->nr_eventfd_listeners++;
 
     /* Replay the current view to this listener alone. */
     if (ops->begin)
@@ -227,8 +225,6 @@ void mt_listener_unregister(mt_listener *l)
     }
     if (l->ops.commit)
         l->ops.commit(l->opaque);
-    if (l->ops.eventfd_add || l->ops.eventfd_del)
-        as->nr_eventfd_listeners--;
     for (i = 0; i < ctx->nr_listeners; i++) {
         if (ctx->listeners[i] == l) {
             memmove(&ctx->listeners[i], &ctx->listeners[i + 1],
@@ -260,15 +256,17 @@ int mt_as_log_sync(mt_as *as, mt_region *r)
     if (!as)
         return MT_EINVAL;
     ctx = as->ctx;
-    for (i = 0; i < mt__fv_count(as->view); i++) {
-        const mt_flat_range *fr = mt__fv_at(as->view, i);
+    /* Listener by listener, each over all its logged ranges (QEMU's
+     * memory_region_sync_dirty_bitmap). */
+    for (k = 0; k < ctx->nr_listeners; k++) {
+        mt_listener *l = ctx->listeners[k];
 
-        if (!fr->dirty_log_mask || (r && fr->region != r))
+        if (!mt__listens(l, as) || !l->ops.log_sync)
             continue;
-        for (k = 0; k < ctx->nr_listeners; k++) {
-            mt_listener *l = ctx->listeners[k];
+        for (i = 0; i < mt__fv_count(as->view); i++) {
+            const mt_flat_range *fr = mt__fv_at(as->view, i);
 
-            if (mt__listens(l, as) && l->ops.log_sync)
+            if (fr->dirty_log_mask && (!r || fr->region == r))
                 l->ops.log_sync(l->opaque, fr);
         }
     }

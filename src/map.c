@@ -135,11 +135,17 @@ int mt_as_unmap(mt_as *as, void *buf, uint64_t len, bool is_write,
 
         if (m->buf != buf || m->len != len)
             continue;
+        if (access_len > m->len)
+            access_len = m->len;
         if (m->bounce && is_write) {
-            if (access_len > m->len)
-                access_len = m->len;
-            mt_as_write(as, m->addr, m->attrs, m->buf,
-                        access_len);
+            mt_as_write(as, m->addr, m->attrs, m->buf, access_len);
+        } else if (is_write && m->region && m->region->host) {
+            /* The device wrote straight into RAM: tell the loggers. */
+            uint64_t off = (uint64_t)((uint8_t *)m->buf -
+                                      (uint8_t *)m->region->host);
+
+            mt__dirty_mark(m->region, off, access_len,
+                           mt__dirty_mask(m->region));
         }
         release(as, i);
         return 0;

@@ -72,44 +72,52 @@ int mt_region_new_io(mt_ctx *ctx, const char *name, uint64_t size,
     return rc;
 }
 
-static int new_backed(mt_ctx *ctx, const char *name, uint64_t size,
-                      mt_region_kind kind, mt_region **out)
+int mt__region_new_backed(mt_ctx *ctx, const char *name, uint64_t size,
+                          mt_region_kind kind, const mt_ram_opts *o,
+                          mt_region **out)
 {
     int rc;
 
+    if (!ctx || !out)
+        return MT_EINVAL;
+    *out = NULL;
     if (size == MT_SIZE_FULL)
         return MT_EINVAL;
     rc = region_alloc(ctx, name, size, kind, out);
     if (rc)
         return rc;
-    rc = mt__ram_map(*out, size);
+    rc = mt__ram_block_new(*out, size, o);
     if (rc) {
         region_discard(*out);
         *out = NULL;
+        return rc;
     }
-    return rc;
+    (*out)->readonly = o->readonly;
+    return 0;
 }
+
+static const mt_ram_opts anon_opts = { .backend = MT_RAM_ANON };
 
 int mt_region_new_ram(mt_ctx *ctx, const char *name, uint64_t size,
                       mt_region **out)
 {
-    return new_backed(ctx, name, size, MT_REGION_RAM, out);
+    return mt__region_new_backed(ctx, name, size, MT_REGION_RAM, &anon_opts,
+                                 out);
 }
 
 int mt_region_new_rom(mt_ctx *ctx, const char *name, uint64_t size,
                       mt_region **out)
 {
-    int rc = new_backed(ctx, name, size, MT_REGION_RAM, out);
+    mt_ram_opts o = { .backend = MT_RAM_ANON, .readonly = true };
 
-    if (rc == 0)
-        (*out)->readonly = true;
-    return rc;
+    return mt__region_new_backed(ctx, name, size, MT_REGION_RAM, &o, out);
 }
 
 int mt_region_new_rom_device(mt_ctx *ctx, const char *name, uint64_t size,
                              const mt_ops *ops, void *opaque, mt_region **out)
 {
-    int rc = new_backed(ctx, name, size, MT_REGION_ROM_DEVICE, out);
+    int rc = mt__region_new_backed(ctx, name, size, MT_REGION_ROM_DEVICE,
+                                   &anon_opts, out);
 
     if (rc == 0)
         set_ops(*out, ops, opaque);
@@ -119,16 +127,11 @@ int mt_region_new_rom_device(mt_ctx *ctx, const char *name, uint64_t size,
 static int new_over_ptr(mt_ctx *ctx, const char *name, uint64_t size,
                         void *host, mt_region_kind kind, mt_region **out)
 {
-    int rc;
+    mt_ram_opts o = { .backend = MT_RAM_PTR, .host = host };
 
     if (!host && size)
         return MT_EINVAL;
-    if (size == MT_SIZE_FULL)
-        return MT_EINVAL;
-    rc = region_alloc(ctx, name, size, kind, out);
-    if (rc == 0)
-        (*out)->host = host;
-    return rc;
+    return mt__region_new_backed(ctx, name, size, kind, &o, out);
 }
 
 int mt_region_new_ram_ptr(mt_ctx *ctx, const char *name, uint64_t size,
@@ -232,7 +235,7 @@ void mt__region_destroy(mt_region *r)
     if (r->all_next)
         r->all_next->all_prev = r->all_prev;
     ctx->nr_regions--;
-    mt__ram_unmap(r);
+    mt__ram_block_free(r);
     mt__region_free_eventfds(r);
     mt__subs_free(r);
     mt__free(ctx, r->aliased_by);

@@ -182,6 +182,19 @@ int mt_region_set_size(mt_region *r, uint64_t size)
     return mt_commit(r->ctx);
 }
 
+void mt__region_set_size(mt_region *r, uint64_t size)
+{
+    mt_u128 s = mt__size_from_api(size);
+
+    if (r->size == s)
+        return;
+    mt_begin(r->ctx);
+    mt__dirty(r, 0, s > r->size ? s : r->size, true);
+    r->size = s;
+    mt__subs_moved(r);
+    mt_commit(r->ctx);
+}
+
 /* Common tail of the boolean attribute setters. */
 static int set_flag(mt_region *r, bool *flag, bool value)
 {
