@@ -99,6 +99,7 @@ typedef struct mt_ramblock {
     int fd;                     /* -1 if none */
     bool fd_owned;
     uint64_t fd_offset;
+    bool host_indexed;          /* in ctx->ram_hosts (caller memory may overlap) */
     void *map_base;             /* what memtree unmaps (block + guard page) */
     size_t map_len;
     bool resizeable;

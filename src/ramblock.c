@@ -71,15 +71,30 @@ static int index_insert(mt_ctx *ctx, mt_fvtree **t, const mt_flat_range *e)
     return 0;
 }
 
-static void index_remove(mt_ctx *ctx, mt_fvtree **t, uint64_t start)
+/* Would @e overlap an entry of @t? (Caller memory may back several
+ * regions: only the first is indexed by host address.) */
+static bool index_overlaps(const mt_fvtree *t, const mt_flat_range *e)
 {
+    size_t i;
+
+    if (!t)
+        return false;
+    i = mt__fvt_lower(t, e->start);
+    return i < mt__fvt_count(t) && mt__fvt_at(t, i)->start <= e->last;
+}
+
+static void index_remove(mt_ctx *ctx, mt_fvtree **t, uint64_t start,
+                         const mt_region *r)
+{
+    const mt_flat_range *e;
     mt_fvtree *nt;
     size_t i;
 
     if (!*t)
         return;
     i = mt__fvt_lower(*t, start);
-    if (i >= mt__fvt_count(*t) || mt__fvt_at(*t, i)->start != start)
+    e = i < mt__fvt_count(*t) ? mt__fvt_at(*t, i) : NULL;
+    if (!e || e->start != start || e->offset != (uint64_t)(uintptr_t)r)
         return;
     if (mt__fvt_replace(*t, i, i + 1, NULL, 0, &nt)) {
         /* Out of memory while removing: drop both indexes rather than
@@ -110,7 +125,8 @@ static int ensure_indexes(mt_ctx *ctx)
             goto fail;
         if (b->host) {
             e = index_entry((uint64_t)(uintptr_t)b->host, b->max, r);
-            if (index_insert(ctx, &ctx->ram_hosts, &e))
+            b->host_indexed = !index_overlaps(ctx->ram_hosts, &e);
+            if (b->host_indexed && index_insert(ctx, &ctx->ram_hosts, &e))
                 goto fail;
         }
     }
@@ -350,8 +366,9 @@ int mt__ram_block_new(mt_region *r, uint64_t size, const mt_ram_opts *o)
             goto fail;
         if (b->host) {
             e = index_entry((uint64_t)(uintptr_t)b->host, b->max, r);
-            if (index_insert(ctx, &ctx->ram_hosts, &e)) {
-                index_remove(ctx, &ctx->ram_offsets, b->offset);
+            b->host_indexed = !index_overlaps(ctx->ram_hosts, &e);
+            if (b->host_indexed && index_insert(ctx, &ctx->ram_hosts, &e)) {
+                index_remove(ctx, &ctx->ram_offsets, b->offset, r);
                 goto fail;
             }
         }
@@ -376,9 +393,10 @@ void mt__ram_block_free(mt_region *r)
     if (!b)
         return;
     if (b->max && !ctx->dying && !ctx->ram_index_stale) {
-        index_remove(ctx, &ctx->ram_offsets, b->offset);
-        if (b->host)
-            index_remove(ctx, &ctx->ram_hosts, (uint64_t)(uintptr_t)b->host);
+        index_remove(ctx, &ctx->ram_offsets, b->offset, r);
+        if (b->host_indexed)
+            index_remove(ctx, &ctx->ram_hosts, (uint64_t)(uintptr_t)b->host,
+                         r);
     }
     release_memory(b);
     mt__free(ctx, b->dirty);
