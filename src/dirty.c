@@ -181,7 +181,8 @@ int mt_region_dirty_snapshot(mt_region *r, uint64_t offset, uint64_t len,
     words = (n + 63) / 64;
     if (words > (SIZE_MAX - sizeof(*s)) / 8)
         return MT_ENOMEM;
-    s = mt__zalloc(r->ctx, sizeof(*s) + (size_t)words * 8);
+    s = first % 64 == 0 ? mt__alloc(r->ctx, sizeof(*s) + (size_t)words * 8)
+                        : mt__zalloc(r->ctx, sizeof(*s) + (size_t)words * 8);
     if (!s)
         return MT_ENOMEM;
     s->ctx = r->ctx;
@@ -189,12 +190,16 @@ int mt_region_dirty_snapshot(mt_region *r, uint64_t offset, uint64_t len,
     s->npages = n;
     map = client_map(b, client);
     if (first % 64 == 0) {
-        /* Word aligned: exchange whole words, mask the tail. */
+        /* Word aligned: exchange whole words, mask the tail. A word read
+         * as zero needs no atomic exchange: a bit set after the read stays
+         * in the bitmap for the next collection. */
         for (uint64_t w = 0; w < words; w++) {
             uint64_t left = n - w * 64;
             uint64_t m = left >= 64 ? UINT64_MAX : word_mask(0, (unsigned)left);
 
-            if (m == UINT64_MAX)
+            if (!__atomic_load_n(&map[first / 64 + w], __ATOMIC_RELAXED))
+                s->bits[w] = 0;
+            else if (m == UINT64_MAX)
                 s->bits[w] = __atomic_exchange_n(&map[first / 64 + w], 0,
                                                  __ATOMIC_ACQ_REL);
             else
