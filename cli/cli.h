@@ -31,6 +31,7 @@ struct cli_cmd {
 
 /* Subcommands, one file each: cli/cmd_NAME.c. */
 extern const struct cli_cmd cli_cmd_mtree;
+extern const struct cli_cmd cli_cmd_memslots;
 
 /**
  * cli_read_file - read all of @path ("-" is stdin) into a NUL-terminated
@@ -44,5 +45,22 @@ const char *cli_display_name(const char *path);
 /** cli_usage_error - print "memtree: @msg" and @cmd's usage to stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+struct mt_ctx;
+struct mt_kvm;
+
+/**
+ * cli_load_dump - load the dump @file (and the facts @facts, or NULL) into
+ * @ctx, reporting failures as `memtree: FILE:LINE: message`. Returns a
+ * CLI_EXIT_* status.
+ */
+int cli_load_dump(struct mt_ctx *ctx, const char *file, const char *facts);
+
+/**
+ * cli_kvm_dry_run - attach a dry-run KVM backend (no /dev/kvm) to the
+ * address space named "memory" of @ctx. Returns 0 or an MT_E* code
+ * (MT_ENOENT when there is no such address space).
+ */
+int cli_kvm_dry_run(struct mt_ctx *ctx, struct mt_kvm **out);
 
 #endif /* MT_CLI_H */

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memtree.h"
+
 /* Append everything @f still has to *@buf (NUL-terminated). */
 static int slurp(FILE *f, char **buf, size_t *len)
 {
@@ -77,4 +79,53 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
     if (cmd)
         fprintf(stderr, "%s", cmd->usage);
     return CLI_EXIT_USAGE;
+}
+
+int cli_load_dump(mt_ctx *ctx, const char *file, const char *facts_file)
+{
+    char *dump = NULL, *facts = NULL;
+    size_t dump_len = 0, facts_len = 0;
+    mt_load_error err = { 0 };
+    int rc = CLI_EXIT_FAIL, lrc;
+
+    if (cli_read_file(file, &dump, &dump_len)) {
+        fprintf(stderr, "memtree: %s: %s\n", cli_display_name(file),
+                strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    if (facts_file && cli_read_file(facts_file, &facts, &facts_len)) {
+        fprintf(stderr, "memtree: %s: %s\n", cli_display_name(facts_file),
+                strerror(errno));
+        goto out;
+    }
+    lrc = mt_mtree_load(ctx, dump, dump_len, facts, facts_len, &err);
+    if (lrc) {
+        const char *name = cli_display_name(err.in_facts && facts_file
+                                                ? facts_file : file);
+        const char *msg = err.msg[0] ? err.msg : mt_strerror(lrc);
+
+        if (err.line)
+            fprintf(stderr, "memtree: %s:%u: %s\n", name, err.line, msg);
+        else
+            fprintf(stderr, "memtree: %s: %s\n", name, msg);
+    } else {
+        rc = CLI_EXIT_OK;
+    }
+out:
+    free(dump);
+    free(facts);
+    return rc;
+}
+
+int cli_kvm_dry_run(mt_ctx *ctx, mt_kvm **out)
+{
+    mt_kvm_opts opts = { .vm_fd = -1 };
+
+    for (size_t i = 0; i < mt_ctx_nr_as(ctx); i++) {
+        mt_as *as = mt_ctx_as(ctx, i);
+
+        if (!strcmp(mt_as_name(as), "memory"))
+            return mt_kvm_new(as, &opts, out);
+    }
+    return MT_ENOENT;
 }

@@ -17,6 +17,7 @@ struct mtree_args {
     unsigned flags;    /* MT_MTREE_* */
     const char *file;  /* the dump; "-" is stdin */
     const char *facts; /* facts file or NULL */
+    bool kvm;          /* --accel=kvm: mark ranges KVM maps */
 };
 
 /* Short flags, possibly bundled ("-Df"). Returns 0 or a usage status. */
@@ -50,6 +51,17 @@ static int parse_args(struct mtree_args *a, int argc, char **argv)
             a->facts = argv[i];
         } else if (opts && strncmp(arg, "--facts=", 8) == 0) {
             a->facts = arg + 8;
+        } else if (opts && (strcmp(arg, "--accel") == 0 ||
+                            strncmp(arg, "--accel=", 8) == 0)) {
+            const char *accel = arg[7] == '=' ? arg + 8 : NULL;
+
+            if (!accel && ++i < argc)
+                accel = argv[i];
+            if (!accel)
+                return cli_usage_error(&cli_cmd_mtree, "mtree: --accel needs a name");
+            if (strcmp(accel, "kvm") && strcmp(accel, "tcg"))
+                return cli_usage_error(&cli_cmd_mtree, "mtree: unknown accelerator '%s' (kvm or tcg)", accel);
+            a->kvm = !strcmp(accel, "kvm");
         } else if (opts && arg[0] == '-' && arg[1] == '-') {
             return cli_usage_error(&cli_cmd_mtree, "mtree: unknown option '%s'", arg);
         } else if (opts && arg[0] == '-' && arg[1] != '\0') {
@@ -69,46 +81,6 @@ static int parse_args(struct mtree_args *a, int argc, char **argv)
     return 0;
 }
 
-/* Report a load failure as `memtree: FILE:LINE: message`. */
-static void report_load_error(const struct mtree_args *a, int rc,
-                              const mt_load_error *err)
-{
-    const char *name = cli_display_name(err->in_facts && a->facts ? a->facts : a->file);
-    const char *msg = err->msg[0] ? err->msg : mt_strerror(rc);
-
-    if (err->line)
-        fprintf(stderr, "memtree: %s:%u: %s\n", name, err->line, msg);
-    else
-        fprintf(stderr, "memtree: %s: %s\n", name, msg);
-}
-
-/* Load the dump and facts of @a into @ctx. Returns a CLI_EXIT_* status. */
-static int load(mt_ctx *ctx, const struct mtree_args *a)
-{
-    char *dump = NULL, *facts = NULL;
-    size_t dump_len = 0, facts_len = 0;
-    mt_load_error err = { 0 };
-    int rc = CLI_EXIT_FAIL, lrc;
-
-    if (cli_read_file(a->file, &dump, &dump_len)) {
-        fprintf(stderr, "memtree: %s: %s\n", cli_display_name(a->file), strerror(errno));
-        return CLI_EXIT_FAIL;
-    }
-    if (a->facts && cli_read_file(a->facts, &facts, &facts_len)) {
-        fprintf(stderr, "memtree: %s: %s\n", cli_display_name(a->facts), strerror(errno));
-        goto out;
-    }
-    lrc = mt_mtree_load(ctx, dump, dump_len, facts, facts_len, &err);
-    if (lrc)
-        report_load_error(a, lrc, &err);
-    else
-        rc = CLI_EXIT_OK;
-out:
-    free(dump);
-    free(facts);
-    return rc;
-}
-
 static int run_mtree(int argc, char **argv)
 {
     struct mtree_args a = { 0 };
@@ -122,14 +94,21 @@ static int run_mtree(int argc, char **argv)
         fprintf(stderr, "memtree: %s\n", mt_strerror(rc));
         return CLI_EXIT_FAIL;
     }
-    rc = load(ctx, &a);
+    rc = cli_load_dump(ctx, a.file, a.facts);
     if (rc == CLI_EXIT_OK) {
-        int prc = mt_mtree_print(ctx, stdout, a.flags);
+        mt_kvm *kvm = NULL;
+        int prc = 0;
 
+        if (a.kvm)
+            prc = cli_kvm_dry_run(ctx, &kvm);
+        if (!prc)
+            prc = mt_mtree_print_notes(ctx, stdout, a.flags,
+                                       kvm ? mt_kvm_note : NULL, kvm);
         if (prc) {
-            fprintf(stderr, "memtree: writing output: %s\n", mt_strerror(prc));
+            fprintf(stderr, "memtree: %s\n", mt_strerror(prc));
             rc = CLI_EXIT_FAIL;
         }
+        mt_kvm_free(kvm);
     }
     mt_ctx_free(ctx);
     return rc;
@@ -140,10 +119,12 @@ const struct cli_cmd cli_cmd_mtree = {
     .run = run_mtree,
     .summary = "load an `info mtree` dump and print it as QEMU 7.2 does",
     .usage =
-        "usage: memtree mtree [-D] [-f] [--facts FACTS] FILE\n"
+        "usage: memtree mtree [-D] [-f] [--accel=kvm|tcg] [--facts FACTS] FILE\n"
         "  Load FILE, a QEMU `info mtree` or `info mtree -D` dump (\"-\": stdin),\n"
         "  and print it in QEMU 7.2's format.\n"
         "  -D             show disabled regions (like `info mtree -D`)\n"
         "  -f             print the flat views (like `info mtree -f`)\n"
-        "  --facts FACTS  facts the dump cannot show (see docs/mtree-format.md)\n",
+        "  --facts FACTS  facts the dump cannot show (see docs/mtree-format.md)\n"
+        "  --accel=kvm    with -f: mark with \" KVM\" the ranges the KVM backend\n"
+        "                 maps to memslots (computed without /dev/kvm)\n",
 };

@@ -14,6 +14,7 @@
 /* Every subcommand, in the order `memtree help` lists them. */
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_mtree,
+    &cli_cmd_memslots,
 };
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))

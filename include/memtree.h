@@ -936,6 +936,22 @@ int mt_region_set_guard(mt_region *r, mt_guard *guard);
 int mt_mtree_print(mt_ctx *ctx, FILE *out, unsigned flags);
 
 /**
+ * mt_range_note_fn - a suffix for one range of a flat view as shown by one
+ * address space (QEMU prints " KVM" for ranges an accelerator maps), or
+ * NULL for none. The string must live until the call returns.
+ */
+typedef const char *(*mt_range_note_fn)(void *opaque, const mt_as *as,
+                                        const mt_flat_range *range);
+
+/**
+ * mt_mtree_print_notes - mt_mtree_print() whose flat views append
+ * @note(@opaque, as, range) after each range, once per address space
+ * sharing the view, in creation order (see mt_kvm_note()).
+ */
+int mt_mtree_print_notes(mt_ctx *ctx, FILE *out, unsigned flags,
+                         mt_range_note_fn note, void *opaque);
+
+/**
  * struct mt_load_error - where and why loading failed.
  * @in_facts: the error is in the facts text, not the dump.
  * @line:     1-based line number (0 when the error has no line).
@@ -965,4 +981,7 @@ int mt_mtree_load(mt_ctx *ctx, const char *dump, size_t dump_len,
 #ifdef __cplusplus
 }
 #endif
+
+#include "memtree/kvm.h"
+
 #endif /* MEMTREE_H */

@@ -60,7 +60,14 @@ uint64_t mt__pr_size_last(uint64_t size)
 
 int mt_mtree_print(mt_ctx *ctx, FILE *out, unsigned flags)
 {
-    struct mt__printer p = { .out = out, .err = 0 };
+    return mt_mtree_print_notes(ctx, out, flags, NULL, NULL);
+}
+
+int mt_mtree_print_notes(mt_ctx *ctx, FILE *out, unsigned flags,
+                         mt_range_note_fn note, void *opaque)
+{
+    struct mt__printer p = { .out = out, .err = 0, .note = note,
+                             .note_opaque = opaque };
     int rc;
 
     if (!ctx || !out || (flags & ~(MT_MTREE_DISABLED | MT_MTREE_FLAT)))

@@ -26,6 +26,8 @@
 struct mt__printer {
     FILE *out;
     int err;
+    mt_range_note_fn note;      /* optional suffix per (address space, range) */
+    void *note_opaque;
 };
 
 /** mt__pr_printf - printf to @p->out; a failed write sets @p->err = MT_EIO. */

@@ -25,7 +25,9 @@ static void print_as_line(struct mt__printer *p, const mt_as *as)
     mt__pr_printf(p, "\n");
 }
 
-static void print_range(struct mt__printer *p, const mt_flat_range *fr)
+static void print_range(struct mt__printer *p, mt_ctx *ctx,
+                        mt_flatview **views, mt_flatview *fv,
+                        const mt_flat_range *fr)
 {
     const mt_region *mr = fr->region;
 
@@ -37,6 +39,16 @@ static void print_range(struct mt__printer *p, const mt_flat_range *fr)
                   mt__pr_name(mt_region_name(mr)));
     if (fr->offset)
         mt__pr_printf(p, " @%016" PRIx64, fr->offset);
+    /* Accelerator notes (QEMU's " KVM"), once per address space showing
+     * the view, in creation order. */
+    for (size_t i = 0; p->note && i < mt_ctx_nr_as(ctx); i++) {
+        if (views[i] == fv) {
+            const char *n = p->note(p->note_opaque, mt_ctx_as(ctx, i), fr);
+
+            if (n)
+                mt__pr_printf(p, "%s", n);
+        }
+    }
     mt__pr_printf(p, "\n");
 }
 
@@ -60,7 +72,7 @@ static void print_view(mt_ctx *ctx, struct mt__printer *p,
         return;
     }
     for (size_t i = 0; i < nr_ranges; i++)
-        print_range(p, mt_flatview_range(fv, i));
+        print_range(p, ctx, views, fv, mt_flatview_range(fv, i));
     mt__pr_printf(p, "\n");
 }
 

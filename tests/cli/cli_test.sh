@@ -95,5 +95,21 @@ expect_status 2 "no FILE" "$MEMTREE" mtree -D
 expect_status 2 "two FILEs" "$MEMTREE" mtree "$d/mtree-D.txt" "$d/mtree.txt"
 expect_status 2 "--facts without argument" "$MEMTREE" mtree "$d/mtree-D.txt" --facts
 
+# --- KVM: markers and memslots, computed without /dev/kvm -------------------
+d=$CASES/x86-kvm-pc-128m
+expect_status 0 "mtree -f --accel=kvm" "$MEMTREE" mtree -f --accel=kvm --facts "$d/facts.txt" "$d/mtree-D.txt"
+golden x86-kvm-pc-128m flat.txt "mtree -f --accel=kvm"
+expect_status 0 "mtree -f --accel kvm" "$MEMTREE" mtree -f --accel kvm --facts "$d/facts.txt" "$d/mtree-D.txt"
+expect_status 2 "unknown accelerator" "$MEMTREE" mtree -f --accel=hvf "$d/mtree-D.txt"
+expect_status 0 "memslots" "$MEMTREE" memslots --facts "$d/facts.txt" "$d/mtree-D.txt"
+grep -v '^#' "$d/memslots-final.txt" |
+    awk '{ sub(/\(.*/, "", $3); print $1, $3, $4, $5, $7 }' >"$TMP/slots.want"
+if cmp -s "$TMP/slots.want" "$TMP/out"; then ok; else bad "memslots differ from memslots-final.txt"; fi
+printf 'address-space: other\n  0000000000000000-ffffffffffffffff (prio 0, i/o): sys\n\n' >"$TMP/nomem.txt"
+expect_status 1 "memslots without a memory AS" "$MEMTREE" memslots "$TMP/nomem.txt"
+expect_stderr "no address space named" "memslots without a memory AS"
+expect_status 2 "memslots no FILE" "$MEMTREE" memslots
+expect_status 0 "help memslots" "$MEMTREE" help memslots
+
 echo "cli: $((checks - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

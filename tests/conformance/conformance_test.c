@@ -3,20 +3,24 @@
  * conformance_test.c: print every QEMU 7.2 golden case back and compare
  * with what QEMU printed.
  *
- * usage: conformance_test [--keep-kvm] CASES_DIR [CASE...]
+ * usage: conformance_test [--strip-kvm] CASES_DIR [CASE...]
  *
  * For each case folder (all of CASES_DIR, or the CASEs named), three
  * cmocka tests load mtree-D.txt with facts.txt into a fresh context and
  * print it with -D, without flags and with -f; the results must equal
  * mtree-D.txt, mtree.txt and flat.txt by the rule of compare.py. A fourth
  * test loads the -D text printed and checks that it prints the same -D
- * and -f text again, byte for byte. Until
- * the KVM backend exists, ` KVM` markers are stripped from flat.txt range
- * lines (--keep-kvm compares them too).
+ * and -f text again, byte for byte. Cases QEMU ran under KVM (cmdline.txt
+ * says -accel kvm) are printed with a dry-run KVM backend on their
+ * `memory` address space, so their flat views carry QEMU's ` KVM`
+ * markers, compared too (--strip-kvm ignores them). A fifth test compares
+ * the backend's memslots with memslots-final.txt, slot numbers aside,
+ * where that file exists.
  */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +32,8 @@
 #include "compare.h"
 #include "memtree.h"
 
-enum mode { MODE_TREE_D, MODE_TREE, MODE_FLAT, MODE_ROUNDTRIP, NR_MODES };
+enum mode { MODE_TREE_D, MODE_TREE, MODE_FLAT, MODE_ROUNDTRIP, MODE_MEMSLOTS,
+            NR_MODES };
 
 static const struct mode_info {
     const char *suffix;   /* test name suffix */
@@ -40,6 +45,7 @@ static const struct mode_info {
     [MODE_FLAT] = { "flat", "flat.txt", MT_MTREE_FLAT },
     /* Our -D output, loaded again, prints the same -D and -f text. */
     [MODE_ROUNDTRIP] = { "roundtrip", NULL, 0 },
+    [MODE_MEMSLOTS] = { "memslots", NULL, 0 },
 };
 
 /** One cmocka test: a case folder printed in one mode. */
@@ -50,7 +56,7 @@ struct case_test {
 };
 
 static const char *cases_dir;
-static unsigned compare_flags = MTC_STRIP_KVM;
+static unsigned compare_flags = 0;
 static unsigned passed[NR_MODES], failed[NR_MODES];
 
 /* Read @dir/@file whole; NULL if it cannot be read. */
@@ -118,13 +124,41 @@ static mt_ctx *load_case(const char *dir, char *why, size_t why_len)
     return ctx;
 }
 
-/* Print @ctx into a malloc'ed string; NULL with a message in @why on failure. */
-static char *print_ctx(mt_ctx *ctx, unsigned flags, size_t *len, char *why,
-                       size_t why_len)
+/* Did QEMU run the case under KVM? (cmdline.txt) */
+static bool ran_under_kvm(const char *dir)
+{
+    size_t len = 0;
+    char *cmd = read_case_file(dir, "cmdline.txt", &len);
+    bool kvm = cmd && (strstr(cmd, "-accel kvm") || strstr(cmd, "accel=kvm") ||
+                       strstr(cmd, "-enable-kvm"));
+
+    free(cmd);
+    return kvm;
+}
+
+/* A dry-run KVM backend on the "memory" address space of @ctx, or NULL. */
+static mt_kvm *attach_kvm(mt_ctx *ctx)
+{
+    mt_kvm_opts opts = { .vm_fd = -1 };
+    mt_kvm *kvm = NULL;
+
+    for (size_t i = 0; i < mt_ctx_nr_as(ctx); i++)
+        if (!strcmp(mt_as_name(mt_ctx_as(ctx, i)), "memory"))
+            if (mt_kvm_new(mt_ctx_as(ctx, i), &opts, &kvm))
+                kvm = NULL;
+    return kvm;
+}
+
+/* Print @ctx into a malloc'ed string (flat views annotated by @kvm when
+ * not NULL); NULL with a message in @why on failure. */
+static char *print_ctx_kvm(mt_ctx *ctx, mt_kvm *kvm, unsigned flags,
+                           size_t *len, char *why, size_t why_len)
 {
     char *out = NULL;
     FILE *f = open_memstream(&out, len);
-    int rc = f ? mt_mtree_print(ctx, f, flags) : MT_ENOMEM;
+    int rc = f ? mt_mtree_print_notes(ctx, f, flags, kvm ? mt_kvm_note : NULL,
+                                      kvm)
+               : MT_ENOMEM;
 
     if (f)
         fclose(f);
@@ -134,6 +168,83 @@ static char *print_ctx(mt_ctx *ctx, unsigned flags, size_t *len, char *why,
         out = NULL;
     }
     return out;
+}
+
+static char *print_ctx(mt_ctx *ctx, unsigned flags, size_t *len, char *why,
+                       size_t why_len)
+{
+    return print_ctx_kvm(ctx, NULL, flags, len, why, why_len);
+}
+
+/*
+ * The backend's memslots against memslots-final.txt: each golden line
+ * `as_id slot flags gpa size end hva` becomes `as_id flags gpa size hva`
+ * (slot numbers depend on history, `0x2(KVM_MEM_READONLY)` on names), as
+ * `memtree memslots` prints them; the two lists must be equal.
+ */
+static int check_memslots(const struct case_test *t, char *why,
+                          size_t why_len)
+{
+    size_t len = 0, n = 0;
+    char *golden = read_case_file(t->dir, "memslots-final.txt", &len);
+    char *line, *save = NULL, want[512], got[512];
+    mt_ctx *ctx;
+    mt_kvm *kvm;
+    int rc = 0;
+
+    if (!golden)
+        skip();
+    ctx = load_case(t->dir, why, why_len);
+    kvm = ctx ? attach_kvm(ctx) : NULL;
+    if (!kvm) {
+        if (ctx)
+            snprintf(why, why_len, "no KVM backend on \"memory\"");
+        rc = -1;
+    }
+    for (line = strtok_r(golden, "\n", &save); line && rc == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        unsigned as_id, slot, flags;
+        unsigned long long gpa, size, end;
+        char hva[256], flagstr[64];
+        const mt_kvm_slot *s;
+
+        if (line[0] == '#')
+            continue;
+        /* flags may read "0x2(KVM_MEM_READONLY)": the number leads */
+        if (sscanf(line, "%u %u %63s %llx %llx %llx %255s", &as_id, &slot,
+                   flagstr, &gpa, &size, &end, hva) != 7) {
+            snprintf(why, why_len, "cannot parse golden line: %.200s", line);
+            rc = -1;
+            break;
+        }
+        flags = (unsigned)strtoul(flagstr, NULL, 16);
+        snprintf(want, sizeof(want), "%u 0x%x 0x%llx 0x%llx %s", as_id, flags,
+                 gpa, size, hva);
+        s = mt_kvm_slot_at(kvm, n++);
+        if (!s) {
+            snprintf(why, why_len, "missing slot: %.200s", want);
+            rc = -1;
+            break;
+        }
+        snprintf(got, sizeof(got), "%u 0x%x 0x%llx 0x%llx %s+0x%llx",
+                 s->as_id, s->flags, (unsigned long long)s->gpa,
+                 (unsigned long long)s->size, mt_region_name(s->region),
+                 (unsigned long long)s->offset);
+        if (strcmp(want, got)) {
+            snprintf(why, why_len, "slot %zu: want '%.200s', got '%.200s'",
+                     n - 1, want, got);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && kvm && n != mt_kvm_nr_slots(kvm)) {
+        snprintf(why, why_len, "%zu slots, golden has %zu",
+                 mt_kvm_nr_slots(kvm), n);
+        rc = -1;
+    }
+    mt_kvm_free(kvm);
+    mt_ctx_free(ctx);
+    free(golden);
+    return rc;
 }
 
 /* Print @ctx with -D and -f into @out[0] and @out[1]; 0 or -1 (@why set). */
@@ -195,6 +306,8 @@ static int check_case(const struct case_test *t, char *why, size_t why_len)
     mt_ctx *ctx;
     int rc = -1;
 
+    if (t->mode == MODE_MEMSLOTS)
+        return check_memslots(t, why, why_len);
     if (!m->expected)
         return check_roundtrip(t, why, why_len);
     expected = read_case_file(t->dir, m->expected, &exp_len);
@@ -203,8 +316,13 @@ static int check_case(const struct case_test *t, char *why, size_t why_len)
         return -1;
     }
     ctx = load_case(t->dir, why, why_len);
-    if (ctx)
-        actual = print_ctx(ctx, m->flags, &act_len, why, why_len);
+    if (ctx) {
+        mt_kvm *kvm = t->mode == MODE_FLAT && ran_under_kvm(t->dir)
+                          ? attach_kvm(ctx) : NULL;
+
+        actual = print_ctx_kvm(ctx, kvm, m->flags, &act_len, why, why_len);
+        mt_kvm_free(kvm);
+    }
     mt_ctx_free(ctx);
     if (actual) {
         printf("[ COMPARE  ] %s\n", t->name);
@@ -316,12 +434,12 @@ int main(int argc, char **argv)
     int argi = 1, rc;
     struct CMUnitTest *tests;
 
-    if (argi < argc && strcmp(argv[argi], "--keep-kvm") == 0) {
-        compare_flags &= ~MTC_STRIP_KVM;
+    if (argi < argc && strcmp(argv[argi], "--strip-kvm") == 0) {
+        compare_flags |= MTC_STRIP_KVM;
         argi++;
     }
     if (argi >= argc) {
-        fprintf(stderr, "usage: %s [--keep-kvm] CASES_DIR [CASE...]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--strip-kvm] CASES_DIR [CASE...]\n", argv[0]);
         return 2;
     }
     cases_dir = argv[argi++];

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* kvm_internal.h: state shared by the KVM backend's files (never installed). */
+#ifndef MT_KVM_INTERNAL_H
+#define MT_KVM_INTERNAL_H
+
+#include "memtree.h"
+
+struct mt_kvm {
+    mt_as *memory;
+    mt_listener *mem_listener;
+    mt_listener *io_listener;
+    int vm_fd;                  /* -1: dry run */
+    unsigned as_id;
+    uint64_t page;              /* host page size */
+    uint64_t max_slot_size;     /* 0: unlimited */
+    unsigned max_slots;
+    bool no_readonly_mem;
+    int error;                  /* first error inside a callback */
+    mt_kvm_slot *slots;         /* sorted by gpa */
+    size_t nr, cap;
+    bool *used;                 /* slot numbers in use */
+    unsigned cap_used;
+};
+
+#endif /* MT_KVM_INTERNAL_H */
