@@ -96,7 +96,7 @@ def _cstr(v):
         return None
     try:
         return v.string(errors="replace")
-    except gdb.MemoryError:
+    except gdb.error:
         return "<unreadable 0x%x>" % _ptr(v)
 
 
@@ -397,24 +397,28 @@ class TreePrinter(object):
             text += _name(r.name)
         return text + ("" if r.enabled else " [disabled]") + "\n"
 
-    def region(self, r, level, base, depth=0):
+    def region(self, r, level, base):
         """@r at @level in a container starting at @base, then its children
         sorted by address (higher priority first on equal addresses, list
-        order otherwise). A hidden region's children are still printed."""
-        if depth > 4096:
-            raise MemtreeError("memtree: region tree deeper than 4096 levels")
-        start = (base + r.offset) & U64_MASK
-        end = (start + _size_last(r.api_size)) & U64_MASK
-        if start < base or end < start:
-            # QEMU prints the marker even when the line itself is hidden.
-            self.write("[DETECTED OVERFLOW!] ")
-        if r.kind == "MT_REGION_ALIAS":
-            self._queue(r.alias)
-        if r.enabled or self.disabled:
-            self.write(self._line(r, level, start, end))
-        kids = sorted(r.subregions(), key=lambda c: (c.offset, -c.priority))
-        for k in kids:
-            self.region(k, level + 1, start, depth + 1)
+        order otherwise). A hidden region's children are still printed.
+        Depth first with an explicit stack: trees may be deeper than
+        Python's recursion limit."""
+        stack = [(r, level, base)]
+        while stack:
+            r, level, base = stack.pop()
+            start = (base + r.offset) & U64_MASK
+            end = (start + _size_last(r.api_size)) & U64_MASK
+            if start < base or end < start:
+                # QEMU prints the marker even when the line is hidden.
+                self.write("[DETECTED OVERFLOW!] ")
+            if r.kind == "MT_REGION_ALIAS":
+                self._queue(r.alias)
+            if r.enabled or self.disabled:
+                self.write(self._line(r, level, start, end))
+            kids = sorted(r.subregions(),
+                          key=lambda c: (c.offset, -c.priority))
+            for k in reversed(kids):
+                stack.append((k, level + 1, start))
 
     def alias_blocks(self):
         i = 0
