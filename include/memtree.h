@@ -482,8 +482,9 @@ int mt_as_gpa_to_hva(mt_as *as, uint64_t gpa, void **hva, uint64_t *len);
 
 /**
  * mt_ctx_hva_to_ram - which block holds host address @hva: the region and
- * the offset in it. O(log n). When caller memory backs several regions,
- * the one created first is found. Returns 0 or MT_ENOENT.
+ * the offset in it. O(log n) (caller memory that overlaps another block is
+ * found by a scan); when several blocks hold @hva, any one of them is
+ * returned. Returns 0 or MT_ENOENT.
  */
 int mt_ctx_hva_to_ram(mt_ctx *ctx, const void *hva, mt_region **region,
                       uint64_t *offset);

@@ -232,6 +232,7 @@ struct mt_ctx {
     struct mt_fvtree *ram_offsets; /* blocks by offset-space address */
     struct mt_fvtree *ram_hosts;   /* blocks by host address */
     bool ram_index_stale;       /* indexes dropped; rebuild before use */
+    size_t nr_unindexed;        /* blocks of caller memory overlapping another */
     uint64_t next_seq;
     unsigned visit_epoch;
 

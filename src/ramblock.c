@@ -114,6 +114,7 @@ static int ensure_indexes(mt_ctx *ctx)
 {
     if (!ctx->ram_index_stale)
         return 0;
+    ctx->nr_unindexed = 0;
     for (mt_region *r = ctx->regions; r; r = r->all_next) {
         mt_ramblock *b = r->block;
         mt_flat_range e;
@@ -128,6 +129,7 @@ static int ensure_indexes(mt_ctx *ctx)
             b->host_indexed = !index_overlaps(ctx->ram_hosts, &e);
             if (b->host_indexed && index_insert(ctx, &ctx->ram_hosts, &e))
                 goto fail;
+            ctx->nr_unindexed += !b->host_indexed;
         }
     }
     ctx->ram_index_stale = false;
@@ -164,11 +166,13 @@ static uint64_t find_offset(mt_ctx *ctx, uint64_t size)
         return 0;
     if (n > BEST_FIT_MAX)
         return align_up(mt__fvt_at(t, n - 1)->last + 1, OFFSET_ALIGN);
+    /* Candidates are the (aligned) ends of existing blocks, as in QEMU:
+     * the space before the first block is never reused. */
     mt__fvt_iter_init(&it, t, 0);
-    while ((e = mt__fvt_iter_next(&it))) {
+    for (bool first = true; (e = mt__fvt_iter_next(&it)); first = false) {
         uint64_t cand = align_up(prev_end, OFFSET_ALIGN);
 
-        if (e->start >= cand && e->start - cand >= size &&
+        if (!first && e->start >= cand && e->start - cand >= size &&
             e->start - cand < best_gap) {
             best = cand;
             best_gap = e->start - cand;
@@ -371,6 +375,7 @@ int mt__ram_block_new(mt_region *r, uint64_t size, const mt_ram_opts *o)
                 index_remove(ctx, &ctx->ram_offsets, b->offset, r);
                 goto fail;
             }
+            ctx->nr_unindexed += !b->host_indexed;
         }
     }
     r->block = b;
@@ -392,6 +397,8 @@ void mt__ram_block_free(mt_region *r)
 
     if (!b)
         return;
+    if (b->max && b->host && !b->host_indexed)
+        ctx->nr_unindexed--;
     if (b->max && !ctx->dying && !ctx->ram_index_stale) {
         index_remove(ctx, &ctx->ram_offsets, b->offset, r);
         if (b->host_indexed)
@@ -474,17 +481,42 @@ uint64_t mt_region_ram_offset(const mt_region *r)
     return r && r->block && r->block->max ? r->block->offset : UINT64_MAX;
 }
 
+/*
+ * The slow path of host lookups: every block, oldest first, skipping those
+ * the index answers for (unless the index is gone). Used for caller memory
+ * that overlaps another block (not indexed) and while the indexes cannot
+ * be rebuilt.
+ */
+static mt_region *scan_hosts(mt_ctx *ctx, uint64_t hva, uint64_t *off,
+                             bool all)
+{
+    for (mt_region *r = ctx->regions; r; r = r->all_next) {
+        mt_ramblock *b = r->block;
+        uint64_t h = b ? (uint64_t)(uintptr_t)b->host : 0;
+
+        if (!b || !b->host || (!all && b->host_indexed))
+            continue;
+        if (hva - h < b->max) { /* unsigned: below the start fails */
+            *off = hva - h;
+            return r;
+        }
+    }
+    return NULL;
+}
+
 int mt_ctx_hva_to_ram(mt_ctx *ctx, const void *hva, mt_region **region,
                       uint64_t *offset)
 {
+    uint64_t addr = (uint64_t)(uintptr_t)hva, off = 0;
     mt_region *r;
-    uint64_t off;
 
     if (!ctx || !region || !offset)
         return MT_EINVAL;
     if (ensure_indexes(ctx))
-        return MT_ENOMEM;
-    r = index_lookup(ctx->ram_hosts, (uint64_t)(uintptr_t)hva, &off);
+        r = scan_hosts(ctx, addr, &off, true);
+    else if (!(r = index_lookup(ctx->ram_hosts, addr, &off)) &&
+             ctx->nr_unindexed)
+        r = scan_hosts(ctx, addr, &off, false);
     if (!r)
         return MT_ENOENT;
     *region = r;
@@ -495,14 +527,23 @@ int mt_ctx_hva_to_ram(mt_ctx *ctx, const void *hva, mt_region **region,
 int mt_ctx_ram_addr_to_ram(mt_ctx *ctx, uint64_t ram_addr,
                            mt_region **region, uint64_t *offset)
 {
-    mt_region *r;
-    uint64_t off;
+    mt_region *r = NULL;
+    uint64_t off = 0;
 
     if (!ctx || !region || !offset)
         return MT_EINVAL;
-    if (ensure_indexes(ctx))
-        return MT_ENOMEM;
-    r = index_lookup(ctx->ram_offsets, ram_addr, &off);
+    if (ensure_indexes(ctx)) {
+        for (mt_region *x = ctx->regions; x && !r; x = x->all_next) {
+            mt_ramblock *b = x->block;
+
+            if (b && b->max && ram_addr - b->offset < b->max) {
+                r = x;
+                off = ram_addr - b->offset;
+            }
+        }
+    } else {
+        r = index_lookup(ctx->ram_offsets, ram_addr, &off);
+    }
     if (!r)
         return MT_ENOENT;
     *region = r;
