@@ -93,5 +93,9 @@ void bench_c1(void);
 void bench_c2(void);
 void bench_c3(void);
 void bench_d(void);
+void bench_a(void);
+void bench_b(void);
+void bench_dirty(void);
+void bench_hva(void);
 
 #endif /* MT_BENCH_H */

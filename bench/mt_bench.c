@@ -28,6 +28,10 @@ static const struct workload workloads[] = {
     { "c2", bench_c2, "4 KiB reads over 2000 x 4 KiB RAM regions vs memcpy" },
     { "c3", bench_c3, "4 KiB and 8-byte accesses in one 64 MiB RAM region" },
     { "d", bench_d, "4-byte MMIO (trivial callbacks) vs RAM accesses" },
+    { "a", bench_a, "map N x 4 KiB RAM regions, one transaction each (N = 1e3, 1e5, 1e6)" },
+    { "b", bench_b, "unmap them in the order mapped, one transaction each" },
+    { "dirty", bench_dirty, "collect and clear the dirty pages of a 16 GiB block, 1% dirty" },
+    { "hva", bench_hva, "host address -> RAM block among 1,000 blocks" },
 };
 
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
