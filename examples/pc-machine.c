@@ -34,10 +34,14 @@
  * SeaBIOS does (PAM segments 0xe0000-0xfffff switched to RAM, the BIOS
  * copied, the segments made read-only), talks to a few ports, and prints.
  *
- * usage: pc-machine [--ram MiB] [--tree [-D]] [--trap]
+ * usage: pc-machine [--ram MiB] [--tree [-D] | --facts] [--trap]
  *   --ram MiB  guest RAM size (default 4096: 3 GiB below 4 GiB, 1 GiB above)
  *   --tree     print `info mtree` (the region trees) instead of `-f`
  *   -D         with --tree: show disabled regions too (`info mtree -D`)
+ *   --facts    print what `memtree mtree --facts` needs besides the -D dump
+ *              to rebuild this machine (docs/mtree-format.md), e.g.
+ *                pc-machine --tree -D >pc.txt; pc-machine --facts >facts.txt
+ *                memtree svg --facts facts.txt pc.txt -o pc.svg
  *   --trap     raise SIGTRAP once the map is built, so that a debugger can
  *              look at it (tools/gdb/memtree.py); the program then goes on
  */
@@ -463,15 +467,25 @@ static void touch_framebuffer(struct pc *pc)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: pc-machine [--ram MiB] [--tree [-D]] [--trap]\n");
+    fprintf(stderr, "usage: pc-machine [--ram MiB] [--tree [-D] | --facts] [--trap]\n");
     exit(2);
 }
+
+/* What an `info mtree -D` dump cannot show about this machine: the I/O
+ * regions that fill their gaps (rather than being containers), the
+ * read-only aliases and the dirty-logged RAM. */
+static const char facts[] =
+    "terminates io\n"
+    "terminates rtc\n"
+    "readonly pam-rom\n"
+    "readonly isa-bios\n"
+    "dirty-log vga.vram\n";
 
 int main(int argc, char **argv)
 {
     static struct pc pc;
     unsigned flags = MT_MTREE_FLAT;
-    bool tree = false, disabled = false, trap = false;
+    bool tree = false, disabled = false, trap = false, print_facts = false;
     uint64_t ram_mib = 4096;
 
     for (int i = 1; i < argc; i++) {
@@ -481,6 +495,8 @@ int main(int argc, char **argv)
             tree = true;
         } else if (!strcmp(argv[i], "-D")) {
             disabled = true;
+        } else if (!strcmp(argv[i], "--facts")) {
+            print_facts = true;
         } else if (!strcmp(argv[i], "--ram") && i + 1 < argc) {
             char *end;
 
@@ -520,7 +536,10 @@ int main(int argc, char **argv)
     if (trap)
         raise(SIGTRAP); /* look around: tools/gdb/memtree.py */
 
-    CHECK(mt_mtree_print(ctx, stdout, flags));
+    if (print_facts)
+        fputs(facts, stdout);
+    else
+        CHECK(mt_mtree_print(ctx, stdout, flags));
 
     mt_region_unref(pc.pci);
     mt_region_unref(pc.ram);
