@@ -5,7 +5,10 @@
 #
 #   make / make build   configure and build build/ (RelWithDebInfo: -O2 -g)
 #   make demo           install missing packages, build, print the flat views
-#                       of a QEMU 7.2 x86 pc dump bundled in tests/data
+#                       of a QEMU 7.2 x86 pc dump bundled in tests/data, then
+#                       boot the guest tests/guest/hello.asm with `memtree
+#                       run` under KVM (skipped with a message without
+#                       /dev/kvm)
 #   make check          install missing packages, build, run every test in
 #                       build/, then again in build-asan/ (ASan + UBSan)
 #   make test           run the tests of build/ only
@@ -61,6 +64,16 @@ deps:
 demo: deps
 	$(call configure_build,$(BUILD_DIR),$(MAIN_ARGS))
 	$(BUILD_DIR)/memtree mtree -f --facts $(DEMO_CASE)/facts.txt $(DEMO_CASE)/mtree-D.txt
+	@echo
+	@if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then \
+	    echo "== memtree run: booting tests/guest/hello.asm under KVM"; \
+	    nasm -f bin -o $(BUILD_DIR)/hello.bin tests/guest/hello.asm && \
+	    $(BUILD_DIR)/memtree run --bios $(BUILD_DIR)/hello.bin; st=$$?; \
+	    echo "== guest left through isa-debug-exit: memtree run exited with status $$st (1 = all checks passed)"; \
+	    [ $$st = 1 ]; \
+	else \
+	    echo "== memtree run demo skipped: /dev/kvm is missing or not accessible (KVM is needed to run a guest)"; \
+	fi
 
 test:
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)

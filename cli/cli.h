@@ -32,6 +32,7 @@ struct cli_cmd {
 /* Subcommands, one file each: cli/cmd_NAME.c. */
 extern const struct cli_cmd cli_cmd_mtree;
 extern const struct cli_cmd cli_cmd_memslots;
+extern const struct cli_cmd cli_cmd_run;
 extern const struct cli_cmd cli_cmd_svg;
 
 /**

@@ -15,6 +15,7 @@
 static const struct cli_cmd *const commands[] = {
     &cli_cmd_mtree,
     &cli_cmd_memslots,
+    &cli_cmd_run,
     &cli_cmd_svg,
 };
 

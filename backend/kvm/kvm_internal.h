@@ -10,6 +10,7 @@ struct mt_kvm {
     mt_listener *mem_listener;
     mt_listener *io_listener;
     int vm_fd;                  /* -1: dry run */
+    mt_kvm_vm *vm;              /* flushed at commit begin, or NULL */
     unsigned as_id;
     uint64_t page;              /* host page size */
     uint64_t max_slot_size;     /* 0: unlimited */

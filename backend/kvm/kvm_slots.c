@@ -411,6 +411,18 @@ static void pio_zone_del(void *o, const mt_flat_range *r, uint64_t a,
     zone(o, a, l, true, false);
 }
 
+/* ---- transactions ---------------------------------------------------------- */
+
+/* QEMU flushes the coalesced ring at every transaction begin, so that the
+ * queued writes reach the devices under the map they were made in. */
+static void kvm_begin(void *opaque)
+{
+    mt_kvm *k = opaque;
+
+    if (k->vm)
+        mt_kvm_vm_flush_coalesced(k->vm);
+}
+
 /* ---- lifetime and queries -------------------------------------------------- */
 
 int mt_kvm_new(mt_as *memory, const mt_kvm_opts *opts, mt_kvm **out)
@@ -418,6 +430,7 @@ int mt_kvm_new(mt_as *memory, const mt_kvm_opts *opts, mt_kvm **out)
     static const mt_kvm_opts none = { .vm_fd = -1 };
     mt_listener_ops ops = {
         .priority = 10,
+        .begin = kvm_begin,
         .region_add = range_add,
         .region_del = range_del,
         .log_start = range_log,
@@ -439,7 +452,8 @@ int mt_kvm_new(mt_as *memory, const mt_kvm_opts *opts, mt_kvm **out)
     if (!k)
         return MT_ENOMEM;
     k->memory = memory;
-    k->vm_fd = opts->vm_fd;
+    k->vm = opts->vm;
+    k->vm_fd = opts->vm ? mt_kvm_vm_fd(opts->vm) : opts->vm_fd;
     k->as_id = opts->as_id;
     k->page = host_page();
     k->max_slot_size = opts->max_slot_size & ~(k->page - 1);

@@ -51,16 +51,22 @@ typedef struct mt_kvm_slot {
     uint64_t offset;
 } mt_kvm_slot;
 
+struct mt_kvm_vm;
+
 /**
  * struct mt_kvm_opts - zero-initialise, then set what you need.
  * @vm_fd:         a KVM VM descriptor (not closed by memtree), or -1 for a
- *                 dry run without ioctls.
+ *                 dry run without ioctls. Ignored when @vm is set.
  * @as_id:         KVM address space for the slots (0; x86 SMM uses 1).
  * @max_slot_size: split larger ranges into slots of at most this (host-page
  *                 multiple); 0: unlimited (QEMU's default).
  * @max_slots:     0: ask KVM (KVM_CAP_NR_MEMSLOTS; 32764 in a dry run).
  * @no_readonly_mem: behave as if KVM_CAP_READONLY_MEM were missing
  *                 (read-only memory then gets no slot).
+ * @vm:            a VM made by mt_kvm_vm_new() (below): its descriptor is
+ *                 used, and its coalesced MMIO ring is flushed at the start
+ *                 of every commit that changes the map, as QEMU flushes at
+ *                 transaction begin. NULL: use @vm_fd.
  */
 typedef struct mt_kvm_opts {
     int vm_fd;
@@ -68,6 +74,7 @@ typedef struct mt_kvm_opts {
     uint64_t max_slot_size;
     unsigned max_slots;
     bool no_readonly_mem;
+    struct mt_kvm_vm *vm;
 } mt_kvm_opts;
 
 /**
@@ -119,6 +126,194 @@ const char *mt_kvm_note(void *opaque, const struct mt_as *as,
  * Also runs as the log_sync hook of the memory listener.
  */
 int mt_kvm_sync_dirty(mt_kvm *kvm);
+
+/* ------------------------------------------------------------------------ */
+/* VM and vCPUs: running guest code (Linux, /dev/kvm)                         */
+/* ------------------------------------------------------------------------ */
+/*
+ * A minimal VMM core: a VM, vCPUs, and a run loop that sends the guest's
+ * MMIO exits through the memory address space and its port-I/O exits
+ * through the I/O address space, as QEMU 7.2's kvm_cpu_exec does
+ * (docs/kvm.md). Order of use:
+ *
+ *   mt_kvm_vm_new(NULL, &vm);
+ *   mt_kvm_new(memory, &(mt_kvm_opts){ .vm = vm }, &kvm);   memslots
+ *   mt_kvm_attach_io(kvm, io);                               port eventfds
+ *   mt_kvm_vcpu_new(vm, 0, memory, io, &vcpu);
+ *   for (;;) { mt_kvm_vcpu_run(vcpu, &exit); ...handle exit.kind... }
+ *   mt_kvm_vcpu_free(vcpu); mt_kvm_free(kvm); mt_kvm_vm_free(vm);
+ *
+ * Nothing here aborts: failed ioctls come back as MT_EIO (errno is left as
+ * the kernel set it), a missing /dev/kvm as MT_ENOENT.
+ */
+
+/** A KVM virtual machine (the /dev/kvm and VM descriptors). */
+typedef struct mt_kvm_vm mt_kvm_vm;
+/** A virtual CPU of an mt_kvm_vm, with its kvm_run page. */
+typedef struct mt_kvm_vcpu mt_kvm_vcpu;
+
+/**
+ * struct mt_kvm_vm_opts - zero-initialise, then set what you need.
+ * @dev:  the KVM device; NULL means "/dev/kvm".
+ * @type: the machine type argument of KVM_CREATE_VM (0 on x86).
+ */
+typedef struct mt_kvm_vm_opts {
+    const char *dev;
+    unsigned long type;
+} mt_kvm_vm_opts;
+
+/**
+ * mt_kvm_vm_new - open the KVM device, check KVM_GET_API_VERSION (12) and
+ * create a VM. On x86 also places the identity-map page and the TSS at
+ * QEMU's addresses (0xfeffc000, 0xfeffd000; needed by VMX only), so keep
+ * that range free of RAM.
+ * @opts: NULL for the defaults.
+ * Returns 0; MT_ENOENT when the device does not exist; MT_EIO when it
+ * cannot be opened (permissions: errno EACCES), has another API version,
+ * or refuses the VM; MT_ENOMEM.
+ */
+int mt_kvm_vm_new(const mt_kvm_vm_opts *opts, mt_kvm_vm **out);
+
+/**
+ * mt_kvm_vm_free - close the VM. Free its vCPUs and the memslot backend
+ * (mt_kvm_free) first. NULL is a no-op.
+ */
+void mt_kvm_vm_free(mt_kvm_vm *vm);
+
+/** mt_kvm_vm_fd - the VM descriptor (for mt_kvm_opts or own ioctls); -1 for NULL. */
+int mt_kvm_vm_fd(const mt_kvm_vm *vm);
+
+/** mt_kvm_vm_sys_fd - the /dev/kvm descriptor; -1 for NULL. */
+int mt_kvm_vm_sys_fd(const mt_kvm_vm *vm);
+
+/**
+ * mt_kvm_vm_check_extension - KVM_CHECK_EXTENSION on the VM: the value of
+ * capability @cap (a KVM_CAP_* number; 0 when absent), or MT_EINVAL.
+ */
+int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap);
+
+/**
+ * mt_kvm_vm_flush_coalesced - replay the writes KVM queued in the
+ * coalesced MMIO/PIO ring, oldest first, through the address spaces of the
+ * first vCPU (mt_as_write: memory for MMIO entries, I/O for PIO entries),
+ * as QEMU's qemu_flush_coalesced_mmio_buffer. The run loop calls it before
+ * it dispatches any exit and before it returns; mt_kvm_new's listener
+ * calls it at the start of every commit. Not re-entrant: a call made while
+ * a flush is under way (from a device callback) returns at once.
+ * Returns the number of writes replayed (0 without a ring), or MT_EINVAL.
+ * Threading: on the vCPU thread, or while the vCPU is stopped.
+ */
+int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm);
+
+/**
+ * mt_kvm_vcpu_new - create vCPU @id (KVM_CREATE_VCPU), map its kvm_run
+ * page (and, for the first vCPU, the coalesced ring at the page offset
+ * KVM_CAP_COALESCED_MMIO gives), and on x86 give it every CPUID feature
+ * KVM supports (KVM_GET_SUPPORTED_CPUID, KVM_SET_CPUID2, as -cpu host;
+ * long mode included). The vCPU is in the architectural reset state: real
+ * mode, CS selector 0xf000 with base 0xffff0000, IP 0xfff0.
+ * @memory: the address space MMIO exits go to (normally the one mt_kvm_new
+ *          listens to).
+ * @io:     the port-I/O address space, or NULL (port exits then read
+ *          all-ones and drop writes, as unassigned ports).
+ * Returns 0, MT_EINVAL, MT_ENOMEM or MT_EIO.
+ */
+int mt_kvm_vcpu_new(mt_kvm_vm *vm, unsigned id, struct mt_as *memory,
+                    struct mt_as *io, mt_kvm_vcpu **out);
+
+/** mt_kvm_vcpu_free - unmap and close (flushing the coalesced ring first if it is this vCPU's). NULL is a no-op. */
+void mt_kvm_vcpu_free(mt_kvm_vcpu *vcpu);
+
+/** mt_kvm_vcpu_fd - the vCPU descriptor (for KVM_GET_REGS and friends); -1 for NULL. */
+int mt_kvm_vcpu_fd(const mt_kvm_vcpu *vcpu);
+
+/** mt_kvm_vcpu_run_page - the mapped struct kvm_run of the vCPU, or NULL. */
+void *mt_kvm_vcpu_run_page(const mt_kvm_vcpu *vcpu);
+
+/** Why mt_kvm_vcpu_run() returned. */
+typedef enum mt_kvm_exit_kind {
+    MT_KVM_EXIT_STOP = 1,       /* a device called mt_kvm_vcpu_stop() */
+    MT_KVM_EXIT_HLT,            /* KVM_EXIT_HLT (no in-kernel irqchip) */
+    MT_KVM_EXIT_SHUTDOWN,       /* KVM_EXIT_SHUTDOWN: triple fault */
+    MT_KVM_EXIT_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR: see @suberror */
+    MT_KVM_EXIT_FAIL_ENTRY,     /* KVM_EXIT_FAIL_ENTRY: see @hw_reason */
+    MT_KVM_EXIT_INTR,           /* KVM_RUN was interrupted (signal, kick) */
+    MT_KVM_EXIT_OTHER,          /* any other exit: see @kvm_reason */
+} mt_kvm_exit_kind;
+
+/**
+ * struct mt_kvm_exit - what ended a run.
+ * @kind:       see mt_kvm_exit_kind.
+ * @kvm_reason: kvm_run.exit_reason of the last exit (KVM_EXIT_*; KVM's
+ *              value, e.g. the MMIO or I/O exit a device stopped in).
+ * @suberror:   internal.suberror for MT_KVM_EXIT_INTERNAL_ERROR.
+ * @hw_reason:  fail_entry.hardware_entry_failure_reason for
+ *              MT_KVM_EXIT_FAIL_ENTRY.
+ * @stop_code:  the code given to mt_kvm_vcpu_stop() for MT_KVM_EXIT_STOP.
+ */
+typedef struct mt_kvm_exit {
+    mt_kvm_exit_kind kind;
+    uint32_t kvm_reason;
+    uint32_t suberror;
+    uint64_t hw_reason;
+    int stop_code;
+} mt_kvm_exit;
+
+/**
+ * mt_kvm_vcpu_run - run the guest until something the caller must handle.
+ * KVM_EXIT_MMIO is sent to mt_as_rw() on the memory address space
+ * (phys_addr, len <= 8, is_write) and KVM_EXIT_IO to the I/O address space
+ * (count accesses of size bytes each, at io.data_offset of the run page),
+ * then the guest is resumed, as QEMU does; the results of those accesses
+ * are ignored (holes read as the access path reads them). Accesses carry
+ * attributes with nothing set (not MT_ATTRS_UNSPECIFIED), as QEMU's x86
+ * KVM outside SMM. The coalesced ring is flushed before every dispatch
+ * and before returning. Returns to the caller, with @exit filled, on HLT,
+ * SHUTDOWN, internal errors, failed entries, interrupted runs, any other
+ * exit, or after the dispatch during which a device called
+ * mt_kvm_vcpu_stop(). Can be called again to resume.
+ * Returns 0, MT_EINVAL, or MT_EIO when KVM_RUN fails (errno is kept).
+ */
+int mt_kvm_vcpu_run(mt_kvm_vcpu *vcpu, mt_kvm_exit *exit);
+
+/**
+ * mt_kvm_vcpu_stop - make the current mt_kvm_vcpu_run() return
+ * MT_KVM_EXIT_STOP with @code once the access being dispatched completes
+ * (call it from a device callback on the vCPU thread).
+ */
+void mt_kvm_vcpu_stop(mt_kvm_vcpu *vcpu, int code);
+
+/**
+ * mt_kvm_vcpu_kick - ask a run to return MT_KVM_EXIT_INTR at its next
+ * entry into the guest (kvm_run.immediate_exit). Async-signal-safe: call
+ * it from a signal handler, or from another thread and then signal the
+ * vCPU thread so that a KVM_RUN in progress returns.
+ */
+void mt_kvm_vcpu_kick(mt_kvm_vcpu *vcpu);
+
+/**
+ * struct mt_kvm_vcpu_stats - counters since the vCPU was created.
+ * @runs:      KVM_RUN calls that returned to userspace.
+ * @mmio:      MMIO exits dispatched; @pio: port-I/O exits dispatched
+ *             (one per exit, whatever its count).
+ * @coalesced: ring entries replayed by flushes of this vCPU's VM.
+ */
+typedef struct mt_kvm_vcpu_stats {
+    uint64_t runs;
+    uint64_t mmio;
+    uint64_t pio;
+    uint64_t coalesced;
+} mt_kvm_vcpu_stats;
+
+/** mt_kvm_vcpu_get_stats - copy the counters into *@out. Returns 0 or MT_EINVAL. */
+int mt_kvm_vcpu_get_stats(const mt_kvm_vcpu *vcpu, mt_kvm_vcpu_stats *out);
+
+/**
+ * mt_kvm_vcpu_describe - one line of the vCPU's state for error messages
+ * (x86: "rip=... cs=...(base ...) cr0=... efer=... rflags=..."), written to
+ * @buf (NUL-terminated, truncated to @len). Returns 0, MT_EINVAL or MT_EIO.
+ */
+int mt_kvm_vcpu_describe(const mt_kvm_vcpu *vcpu, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

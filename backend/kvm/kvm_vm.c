@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvm_vm.c: a KVM VM, its vCPUs and the run loop. Exits go back through
+ * the public access path: MMIO to the memory address space, port I/O to
+ * the I/O address space, as QEMU 7.2's kvm_cpu_exec. The coalesced ring
+ * (KVM_CAP_COALESCED_MMIO) is replayed oldest first before any exit is
+ * dispatched, before the loop returns, and at every commit (through the
+ * memslot listener's begin hook).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "memtree.h"
+#include "kvm_internal.h"
+
+/* QEMU's x86 placement of the VMX identity map and TSS (just below the
+ * BIOS area at 4 GiB - 16 MiB). */
+#define MT_KVM_IDENTITY_MAP_ADDR 0xfeffc000UL
+#define MT_KVM_TSS_ADDR          0xfeffd000UL
+
+struct mt_kvm_vm {
+    int sys_fd;
+    int vm_fd;
+    size_t run_size;                       /* KVM_GET_VCPU_MMAP_SIZE */
+    long page;                             /* host page size */
+    unsigned ring_page;                    /* KVM_CAP_COALESCED_MMIO, 0: none */
+    struct kvm_coalesced_mmio_ring *ring;  /* in the first vCPU's mapping */
+    uint32_t ring_max;                     /* entries in the ring */
+    mt_kvm_vcpu *ring_owner;               /* whose address spaces replay */
+    bool flushing;
+    uint64_t flushed;                      /* entries replayed, ever */
+    unsigned nr_vcpus;
+};
+
+struct mt_kvm_vcpu {
+    mt_kvm_vm *vm;
+    int fd;
+    unsigned id;
+    struct kvm_run *run;
+    mt_as *memory;
+    mt_as *io;
+    bool stop;
+    int stop_code;
+    mt_kvm_vcpu_stats stats;
+};
+
+/* ---- VM ------------------------------------------------------------------- */
+
+static int sys_error(int err)
+{
+    return err == ENOENT || err == ENODEV || err == ENXIO ? MT_ENOENT
+                                                          : MT_EIO;
+}
+
+int mt_kvm_vm_new(const mt_kvm_vm_opts *opts, mt_kvm_vm **out)
+{
+    const char *dev = opts && opts->dev ? opts->dev : "/dev/kvm";
+    mt_kvm_vm *vm;
+    int api, saved, n;
+
+    if (!out)
+        return MT_EINVAL;
+    *out = NULL;
+    vm = calloc(1, sizeof(*vm));
+    if (!vm)
+        return MT_ENOMEM;
+    vm->vm_fd = -1;
+    vm->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
+    if (vm->sys_fd < 0) {
+        saved = errno;
+        free(vm);
+        errno = saved;
+        return sys_error(saved);
+    }
+    api = ioctl(vm->sys_fd, KVM_GET_API_VERSION, 0);
+    if (api != KVM_API_VERSION) {
+        if (api >= 0)
+            errno = EPROTO;
+        goto fail;
+    }
+    vm->vm_fd = ioctl(vm->sys_fd, KVM_CREATE_VM, opts ? opts->type : 0UL);
+    if (vm->vm_fd < 0)
+        goto fail;
+    n = ioctl(vm->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (n < (int)sizeof(struct kvm_run))
+        goto fail;
+    vm->run_size = (size_t)n;
+    vm->page = sysconf(_SC_PAGESIZE);
+    if (vm->page <= 0)
+        vm->page = 4096;
+    n = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+    if (n > 0 && (size_t)n * (size_t)vm->page < vm->run_size)
+        vm->ring_page = (unsigned)n;
+#if defined(__x86_64__) || defined(__i386__)
+    /* Needed by VMX only; harmless elsewhere. The identity map must come
+     * before the first vCPU. */
+    if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION,
+              KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+        uint64_t idmap = MT_KVM_IDENTITY_MAP_ADDR;
+
+        if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+            goto fail;
+    }
+    if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+        ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, MT_KVM_TSS_ADDR) < 0)
+        goto fail;
+#endif
+    *out = vm;
+    return 0;
+
+fail:
+    saved = errno;
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    close(vm->sys_fd);
+    free(vm);
+    errno = saved;
+    return MT_EIO;
+}
+
+void mt_kvm_vm_free(mt_kvm_vm *vm)
+{
+    if (!vm)
+        return;
+    close(vm->vm_fd);
+    close(vm->sys_fd);
+    free(vm);
+}
+
+int mt_kvm_vm_fd(const mt_kvm_vm *vm)
+{
+    return vm ? vm->vm_fd : -1;
+}
+
+int mt_kvm_vm_sys_fd(const mt_kvm_vm *vm)
+{
+    return vm ? vm->sys_fd : -1;
+}
+
+int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
+{
+    int n;
+
+    if (!vm)
+        return MT_EINVAL;
+    n = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, (unsigned long)cap);
+    return n > 0 ? n : 0;
+}
+
+/* ---- the coalesced ring ---------------------------------------------------- */
+
+/* Anything queued? One load of each index on the shared page. */
+static inline bool ring_pending(const mt_kvm_vm *vm)
+{
+    const struct kvm_coalesced_mmio_ring *r = vm->ring;
+
+    return r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
+                    __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+}
+
+int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
+{
+    struct kvm_coalesced_mmio_ring *r;
+    mt_kvm_vcpu *v;
+    int n = 0;
+
+    if (!vm)
+        return MT_EINVAL;
+    r = vm->ring;
+    v = vm->ring_owner;
+    if (!r || !v || vm->flushing)
+        return 0;
+    vm->flushing = true;
+    for (;;) {
+        uint32_t first = __atomic_load_n(&r->first, __ATOMIC_RELAXED);
+        uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+        struct kvm_coalesced_mmio *e;
+        uint8_t data[8];
+        uint32_t len;
+
+        if (first == last || first >= vm->ring_max)
+            break;
+        e = &r->coalesced_mmio[first];
+        len = e->len <= sizeof(data) ? e->len : sizeof(data);
+        memcpy(data, e->data, len);
+        if (e->pio) {
+            if (v->io)
+                mt_as_write(v->io, e->phys_addr, (mt_attrs){ 0 }, data, len);
+        } else {
+            mt_as_write(v->memory, e->phys_addr, (mt_attrs){ 0 }, data, len);
+        }
+        /* The entry is consumed only now: the kernel may reuse it. */
+        __atomic_store_n(&r->first, (first + 1) % vm->ring_max,
+                         __ATOMIC_RELEASE);
+        n++;
+    }
+    vm->flushed += (uint64_t)n;
+    vm->flushing = false;
+    return n;
+}
+
+/* ---- vCPUs ------------------------------------------------------------------ */
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Every CPUID leaf KVM supports (as -cpu host): long mode included. */
+static int set_host_cpuid(mt_kvm_vm *vm, int fd)
+{
+    for (unsigned nent = 64; nent <= 4096; nent *= 2) {
+        struct kvm_cpuid2 *c = calloc(1, sizeof(*c) +
+                                         nent * sizeof(c->entries[0]));
+        int rc;
+
+        if (!c)
+            return MT_ENOMEM;
+        c->nent = nent;
+        if (ioctl(vm->sys_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+            int saved = errno;
+
+            free(c);
+            if (saved == E2BIG)
+                continue;
+            errno = saved;
+            return MT_EIO;
+        }
+        rc = ioctl(fd, KVM_SET_CPUID2, c) < 0 ? MT_EIO : 0;
+        free(c);
+        return rc;
+    }
+    errno = E2BIG;
+    return MT_EIO;
+}
+#endif
+
+int mt_kvm_vcpu_new(mt_kvm_vm *vm, unsigned id, mt_as *memory, mt_as *io,
+                    mt_kvm_vcpu **out)
+{
+    mt_kvm_vcpu *v;
+    int rc = MT_EIO, saved;
+
+    if (!vm || !memory || !out)
+        return MT_EINVAL;
+    *out = NULL;
+    v = calloc(1, sizeof(*v));
+    if (!v)
+        return MT_ENOMEM;
+    v->vm = vm;
+    v->id = id;
+    v->memory = memory;
+    v->io = io;
+    v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+    if (v->fd < 0)
+        goto fail_free;
+    fcntl(v->fd, F_SETFD, FD_CLOEXEC);
+    v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                  v->fd, 0);
+    if (v->run == MAP_FAILED) {
+        v->run = NULL;
+        goto fail_close;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    rc = set_host_cpuid(vm, v->fd);
+    if (rc)
+        goto fail_unmap;
+#endif
+    if (vm->ring_page && !vm->ring) {
+        vm->ring = (struct kvm_coalesced_mmio_ring *)
+            ((char *)v->run + (size_t)vm->ring_page * (size_t)vm->page);
+        vm->ring_max = (uint32_t)(((size_t)vm->page -
+                                   sizeof(struct kvm_coalesced_mmio_ring)) /
+                                  sizeof(struct kvm_coalesced_mmio));
+        vm->ring_owner = v;
+    }
+    vm->nr_vcpus++;
+    *out = v;
+    return 0;
+
+#if defined(__x86_64__) || defined(__i386__)
+fail_unmap:
+    saved = errno;
+    munmap(v->run, vm->run_size);
+    errno = saved;
+#endif
+fail_close:
+    saved = errno;
+    close(v->fd);
+    errno = saved;
+fail_free:
+    saved = errno;
+    free(v);
+    errno = saved;
+    return rc;
+}
+
+void mt_kvm_vcpu_free(mt_kvm_vcpu *v)
+{
+    mt_kvm_vm *vm;
+
+    if (!v)
+        return;
+    vm = v->vm;
+    if (vm->ring_owner == v) {
+        mt_kvm_vm_flush_coalesced(vm);
+        vm->ring = NULL;
+        vm->ring_owner = NULL;
+    }
+    munmap(v->run, vm->run_size);
+    close(v->fd);
+    vm->nr_vcpus--;
+    free(v);
+}
+
+int mt_kvm_vcpu_fd(const mt_kvm_vcpu *v)
+{
+    return v ? v->fd : -1;
+}
+
+void *mt_kvm_vcpu_run_page(const mt_kvm_vcpu *v)
+{
+    return v ? v->run : NULL;
+}
+
+void mt_kvm_vcpu_stop(mt_kvm_vcpu *v, int code)
+{
+    if (!v)
+        return;
+    v->stop = true;
+    v->stop_code = code;
+}
+
+void mt_kvm_vcpu_kick(mt_kvm_vcpu *v)
+{
+    if (v && v->run)
+        __atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELAXED);
+}
+
+int mt_kvm_vcpu_get_stats(const mt_kvm_vcpu *v, mt_kvm_vcpu_stats *out)
+{
+    if (!v || !out)
+        return MT_EINVAL;
+    *out = v->stats;
+    out->coalesced = v->vm->flushed;
+    return 0;
+}
+
+/* ---- the run loop ----------------------------------------------------------- */
+
+static void dispatch_io(mt_kvm_vcpu *v, struct kvm_run *run)
+{
+    uint8_t *data = (uint8_t *)run + run->io.data_offset;
+    bool out = run->io.direction == KVM_EXIT_IO_OUT;
+    uint32_t size = run->io.size;
+
+    v->stats.pio++;
+    if (!v->io) {
+        if (!out)
+            memset(data, 0xff, (size_t)size * run->io.count);
+        return;
+    }
+    for (uint32_t i = 0; i < run->io.count; i++, data += size)
+        mt_as_rw(v->io, run->io.port, (mt_attrs){ 0 }, data, size, out);
+}
+
+/* Fill @ex for a return to the caller; the ring is flushed first so that
+ * the devices are up to date whenever the caller looks. */
+static int leave(mt_kvm_vcpu *v, mt_kvm_exit *ex, mt_kvm_exit_kind kind)
+{
+    if (ring_pending(v->vm))
+        mt_kvm_vm_flush_coalesced(v->vm);
+    ex->kind = kind;
+    if (kind == MT_KVM_EXIT_STOP)
+        ex->stop_code = v->stop_code;
+    v->stop = false;
+    return 0;
+}
+
+int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
+{
+    struct kvm_run *run;
+
+    if (!v || !ex)
+        return MT_EINVAL;
+    run = v->run;
+    memset(ex, 0, sizeof(*ex));
+    v->stop = false;
+    for (;;) {
+        if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR) {
+                __atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELAXED);
+                ex->kvm_reason = KVM_EXIT_INTR;
+                return leave(v, ex, MT_KVM_EXIT_INTR);
+            }
+            if (errno == EAGAIN)
+                continue;
+            return MT_EIO;
+        }
+        v->stats.runs++;
+        ex->kvm_reason = run->exit_reason;
+        switch (run->exit_reason) {
+        case KVM_EXIT_MMIO:
+            if (ring_pending(v->vm))
+                mt_kvm_vm_flush_coalesced(v->vm);
+            v->stats.mmio++;
+            mt_as_rw(v->memory, run->mmio.phys_addr, (mt_attrs){ 0 },
+                     run->mmio.data,
+                     run->mmio.len <= 8 ? run->mmio.len : 8,
+                     run->mmio.is_write);
+            break;
+        case KVM_EXIT_IO:
+            if (ring_pending(v->vm))
+                mt_kvm_vm_flush_coalesced(v->vm);
+            dispatch_io(v, run);
+            break;
+        case KVM_EXIT_HLT:
+            return leave(v, ex, MT_KVM_EXIT_HLT);
+        case KVM_EXIT_SHUTDOWN:
+            return leave(v, ex, MT_KVM_EXIT_SHUTDOWN);
+        case KVM_EXIT_INTERNAL_ERROR:
+            ex->suberror = run->internal.suberror;
+            return leave(v, ex, MT_KVM_EXIT_INTERNAL_ERROR);
+        case KVM_EXIT_FAIL_ENTRY:
+            ex->hw_reason = run->fail_entry.hardware_entry_failure_reason;
+            return leave(v, ex, MT_KVM_EXIT_FAIL_ENTRY);
+        case KVM_EXIT_INTR:
+            return leave(v, ex, MT_KVM_EXIT_INTR);
+        default:
+            return leave(v, ex, MT_KVM_EXIT_OTHER);
+        }
+        if (v->stop)
+            return leave(v, ex, MT_KVM_EXIT_STOP);
+    }
+}
+
+int mt_kvm_vcpu_describe(const mt_kvm_vcpu *v, char *buf, size_t len)
+{
+    if (!v || !buf || !len)
+        return MT_EINVAL;
+#if defined(__x86_64__) || defined(__i386__)
+    {
+        struct kvm_regs regs;
+        struct kvm_sregs sregs;
+
+        if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 ||
+            ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
+            snprintf(buf, len, "(registers unavailable: %s)",
+                     strerror(errno));
+            return MT_EIO;
+        }
+        snprintf(buf, len,
+                 "rip=%#llx cs=%#x(base %#llx) cr0=%#llx cr3=%#llx "
+                 "cr4=%#llx efer=%#llx rflags=%#llx",
+                 (unsigned long long)regs.rip, sregs.cs.selector,
+                 (unsigned long long)sregs.cs.base,
+                 (unsigned long long)sregs.cr0,
+                 (unsigned long long)sregs.cr3,
+                 (unsigned long long)sregs.cr4,
+                 (unsigned long long)sregs.efer,
+                 (unsigned long long)regs.rflags);
+    }
+#else
+    snprintf(buf, len, "(no register dump on this architecture)");
+#endif
+    return 0;
+}
