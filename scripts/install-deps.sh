@@ -14,12 +14,13 @@ set -euo pipefail
 # build-essential brings gcc, g++ and make; clang + libclang-rt-14-dev give
 # the clang sanitizer and libFuzzer runtimes; llvm brings llvm-symbolizer
 # (readable sanitizer stack traces) and the coverage tools.
+# doxygen builds the API reference (`cmake --build build --target docs`).
 # nasm assembles the guests of the KVM tests and of `make demo`.
 PACKAGES=(
     build-essential gcc make cmake pkg-config
     libcmocka-dev liburcu-dev
     clang llvm libclang-rt-14-dev
-    python3 gdb
+    python3 gdb doxygen
     nasm
 )
 

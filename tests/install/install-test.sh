@@ -9,7 +9,8 @@
 set -euo pipefail
 
 for v in MT_SOURCE_DIR MT_BUILD_DIR CMAKE MT_GENERATOR CC PKG_CONFIG MT_PREFIX \
-         MT_LIBDIR MT_INCLUDEDIR MT_BINDIR MT_VERSION MT_SOVERSION MT_HAVE_CLI; do
+         MT_LIBDIR MT_INCLUDEDIR MT_BINDIR MT_VERSION MT_SOVERSION MT_HAVE_CLI \
+         MT_MANDIR MT_DATADIR; do
     [ -n "${!v:-}" ] || { echo "install-test: $v is not set (run through ctest)" >&2; exit 2; }
 done
 MT_CFLAGS=${MT_CFLAGS:-}
@@ -27,6 +28,8 @@ staged() { case $1 in /*) echo "$root$1" ;; *) echo "$root$MT_PREFIX/$1" ;; esac
 libdir=$(staged "$MT_LIBDIR")
 incdir=$(staged "$MT_INCLUDEDIR")
 bindir=$(staged "$MT_BINDIR")
+mandir=$(staged "$MT_MANDIR")
+datadir=$(staged "$MT_DATADIR")
 
 # 1. Install, and check what landed.
 DESTDIR=$root quiet "$CMAKE" --install "$MT_BUILD_DIR"
@@ -42,6 +45,21 @@ soname=$(readelf -d "$libdir/libmemtree.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\
 [ "$soname" = "libmemtree.so.$MT_SOVERSION" ] || fail "SONAME is '$soname'"
 if [ "$MT_HAVE_CLI" = 1 ]; then
     [ -x "$bindir/memtree" ] || fail "$bindir/memtree not installed"
+    cmp -s "$MT_SOURCE_DIR/docs/memtree.1" "$mandir/man1/memtree.1" ||
+        fail "man page not installed as $mandir/man1/memtree.1"
+fi
+gdbpy=$datadir/memtree/gdb/memtree.py
+cmp -s "$MT_SOURCE_DIR/tools/gdb/memtree.py" "$gdbpy" || fail "GDB helpers not installed as $gdbpy"
+# The installed helpers load and define their commands (when gdb is there).
+if command -v gdb >/dev/null 2>&1; then
+    helps=$(gdb -batch -nx -x "$gdbpy" -ex 'help dump_address_spaces' \
+        -ex 'help dump_memory_region' -ex 'help dump_flatview' 2>&1) ||
+        fail "gdb cannot load $gdbpy: $helps"
+    case $helps in
+    *"Python scripting is not supported"*) ;;
+    *"Usage: dump_address_spaces"*"Usage: dump_memory_region"*"Usage: dump_flatview"*) ;;
+    *) fail "gdb does not know the commands of $gdbpy: $helps" ;;
+    esac
 fi
 
 # 2. pkg-config, seeing only the staged memtree.pc, with paths under DESTDIR.
