@@ -82,6 +82,8 @@ void mt_flatview_unref(mt_flatview *fv)
     if (fv->all_next)
         fv->all_next->all_prev = fv->all_prev;
     mt__fvt_free(fv->tree);
+    mt__free(ctx, (void *)atomic_load_explicit(&fv->tlb,
+                                               memory_order_relaxed));
     if (fv->root && fv->root->phys_view == fv)
         fv->root->phys_view = NULL;
     mt_flatview_unref(fv->derived_from);
@@ -89,6 +91,22 @@ void mt_flatview_unref(mt_flatview *fv)
     mt__free(ctx, fv->pend);
     mt__free(ctx, fv->spans);
     mt__free(ctx, fv);
+}
+
+mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv)
+{
+    mt_tlb_entry *t = mt__zalloc(fv->ctx, sizeof(*t) << MT_TLB_BITS);
+    mt_tlb_entry *none = NULL;
+
+    if (!t)
+        return NULL; /* no cache: lookups use the tree */
+    if (!atomic_compare_exchange_strong_explicit(&fv->tlb, &none, t,
+                                                 memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        mt__free(fv->ctx, t); /* another thread won */
+        return none;
+    }
+    return t;
 }
 
 void mt__flatview_use(mt_flatview *fv, bool use)

@@ -172,6 +172,10 @@ struct mt_region {
     mt_region *all_prev, *all_next; /* ctx->regions list */
 };
 
+typedef _Atomic(const mt_flat_range *) mt_tlb_entry;
+#define MT_TLB_BITS 13          /* 8192 entries (64 KiB) */
+#define MT_TLB_MIN_RANGES 64    /* smaller views: the tree is one leaf */
+
 struct mt_flatview {
     mt_ctx *ctx;
     unsigned refcount;
@@ -179,6 +183,10 @@ struct mt_flatview {
     struct mt_fvtree *tree;     /* the ranges: sorted, disjoint, merged (fvtree.h) */
     /* Last range hit: a hint, any record of this view is a safe value. */
     _Atomic(const mt_flat_range *) mru;
+    /* Lookup cache, allocated on first use by views of many ranges: one
+     * record pointer per hashed 4 KiB page (a software TLB). Entries are
+     * hints checked against the record, so any value is safe. */
+    _Atomic(mt_tlb_entry *) tlb;
 
     /* Writer-side bookkeeping, never read by accessors (update.c). */
     unsigned nr_as_users;       /* address spaces publishing this view */
@@ -340,20 +348,44 @@ static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
     return mt__fvt_lower(fv->tree, addr);
 }
 
+/* Allocate @fv's lookup cache (flatview.c); false if that failed. */
+mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
+
+static inline size_t mt__tlb_slot(uint64_t addr)
+{
+    return (size_t)(((addr >> 12) * UINT64_C(0x9E3779B97F4A7C15)) >>
+                    (64 - MT_TLB_BITS));
+}
+
 /*
- * Range of @fv containing @addr, or NULL for a hole: the last range hit is
- * checked first, then the tree is searched. Writes only the hint.
+ * Range of @fv containing @addr, or NULL for a hole: the last range hit,
+ * then the hashed page cache, then the tree. Writes only hints; safe from
+ * any number of threads.
  */
 static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 {
     const mt_flat_range *fr =
         atomic_load_explicit(&fv->mru, memory_order_relaxed);
+    mt_tlb_entry *tlb;
 
     if (fr && fr->start <= addr && addr <= fr->last)
         return fr;
+    tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    if (tlb) {
+        fr = atomic_load_explicit(&tlb[mt__tlb_slot(addr)],
+                                  memory_order_relaxed);
+        if (fr && fr->start <= addr && addr <= fr->last)
+            return fr;
+    }
     fr = mt__fvt_lookup(fv->tree, addr);
-    if (fr)
-        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
+    if (!fr)
+        return NULL;
+    atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
+    if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
+        tlb = mt__fv_tlb_alloc(fv);
+    if (tlb)
+        atomic_store_explicit(&tlb[mt__tlb_slot(addr)], fr,
+                              memory_order_relaxed);
     return fr;
 }
 
