@@ -49,7 +49,7 @@ while [ "$r" -le "$ROUNDS" ]; do
     fi
     echo "round $r: $(date -u +%H:%M:%S) loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/load"
     echo "# round $r/$ROUNDS" >&2
-    "$MT_BENCH" >"$OUT/mt.$r"
+    "$MT_BENCH" c1 c2 c3 d >"$OUT/mt.$r"
     "$OUT/unicorn/bench_rw" 1000 2000 >"$OUT/rw.$r"
     "$OUT/unicorn/bench_mmio" >"$OUT/mmio.$r"
     r=$((r + 1))

@@ -17,7 +17,8 @@ typedef struct guard_frame {
     struct guard_frame *prev;
 } guard_frame;
 
-static _Thread_local guard_frame *active_guards;
+static _Thread_local guard_frame *active_guards
+    __attribute__((tls_model("initial-exec")));
 
 static mt_result ram_device_read(void *opaque, uint64_t offset,
                                  uint64_t *value, unsigned size, mt_attrs a)
@@ -165,30 +166,16 @@ static bool guarded(const mt_region *mr)
  * split into impl.max pieces, least significant piece first for a
  * little-endian device, most significant first for a big-endian one.
  */
-static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
-                          unsigned size, bool is_write, mt_attrs attrs)
+/* Run the callbacks in pieces of @asz bytes (see adjusted()). */
+static mt_result pieces(const mt_ops *ops, void *opaque, uint64_t addr,
+                        uint64_t *value, unsigned size, unsigned asz,
+                        bool is_write, mt_attrs attrs)
 {
-    void *opaque;
-    const mt_ops *ops = region_ops(mr, &opaque);
-    unsigned min = ops->impl.min_access_size ? ops->impl.min_access_size : 1;
-    unsigned max = ops->impl.max_access_size ? ops->impl.max_access_size : 4;
-    unsigned asz = size < min ? min : size > max ? max : size;
     uint64_t mask = size_mask(asz);
     bool big = ops->endian == MT_ENDIAN_BIG;
-    guard_frame frame = { mr->guard ? (const void *)mr->guard : mr, NULL };
     mt_result res = MT_TX_OK;
-    bool pushed = false;
-    unsigned i;
 
-    if (guarded(mr)) {
-        for (guard_frame *g = active_guards; g; g = g->prev)
-            if (g->id == frame.id)
-                return MT_TX_ACCESS_ERROR;
-        frame.prev = active_guards;
-        active_guards = &frame;
-        pushed = true;
-    }
-    for (i = 0; i < size; i += asz) {
+    for (unsigned i = 0; i < size; i += asz) {
         int shift = big ? (int)(size - asz - i) * 8 : (int)i * 8;
 
         if (is_write) {
@@ -203,6 +190,48 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
                              : MT_TX_DECODE_ERROR;
             *value |= shifted(piece & mask, shift);
         }
+    }
+    return res;
+}
+
+/*
+ * Run the callbacks for one access of @size bytes (QEMU's
+ * access_with_adjusted_size): widened to impl.min at the same address, or
+ * split into impl.max pieces, least significant piece first for a
+ * little-endian device, most significant first for a big-endian one. The
+ * common case, a size the callbacks implement, is one direct call.
+ */
+static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
+                          unsigned size, bool is_write, mt_attrs attrs)
+{
+    void *opaque;
+    const mt_ops *ops = region_ops(mr, &opaque);
+    unsigned min = ops->impl.min_access_size ? ops->impl.min_access_size : 1;
+    unsigned max = ops->impl.max_access_size ? ops->impl.max_access_size : 4;
+    guard_frame frame;
+    bool pushed = false;
+    mt_result res;
+
+    if (guarded(mr)) {
+        frame.id = mr->guard ? (const void *)mr->guard : mr;
+        for (guard_frame *g = active_guards; g; g = g->prev)
+            if (g->id == frame.id)
+                return MT_TX_ACCESS_ERROR;
+        frame.prev = active_guards;
+        active_guards = &frame;
+        pushed = true;
+    }
+    if (size >= min && size <= max) {
+        if (is_write)
+            res = ops->write ? ops->write(opaque, addr, *value, size, attrs)
+                             : MT_TX_DECODE_ERROR;
+        else
+            res = ops->read ? ops->read(opaque, addr, value, size, attrs)
+                            : MT_TX_DECODE_ERROR;
+    } else {
+        unsigned asz = size < min ? min : max;
+
+        res = pieces(ops, opaque, addr, value, size, asz, is_write, attrs);
     }
     if (pushed)
         active_guards = frame.prev;
