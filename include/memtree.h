@@ -355,17 +355,23 @@ int mt_region_set_dirty_log(mt_region *r, bool on);
 /* Regions: inspection (never fail; borrowed results)                        */
 /* ------------------------------------------------------------------------ */
 
+/** The context @r belongs to. */
 mt_ctx *mt_region_ctx(const mt_region *r);
 /** Name given at creation (NULL if none). Valid while @r lives. */
 const char *mt_region_name(const mt_region *r);
+/** Kind of @r (ROM is MT_REGION_RAM with the read-only flag). */
 mt_region_kind mt_region_kind_of(const mt_region *r);
 /** Size; MT_SIZE_FULL for 2^64. */
 uint64_t mt_region_size(const mt_region *r);
 /** Address within the container (0 when unmapped and never moved). */
 uint64_t mt_region_addr(const mt_region *r);
+/** Priority among its siblings (0 unless mapped with _overlap). */
 int mt_region_priority(const mt_region *r);
+/** True unless hidden with mt_region_set_enabled(r, false). */
 bool mt_region_enabled(const mt_region *r);
+/** The region's own read-only flag (not one inherited when rendered). */
 bool mt_region_readonly(const mt_region *r);
+/** The region's own non-volatile flag. */
 bool mt_region_nonvolatile(const mt_region *r);
 /** ROMD mode of a ROM device (true for other kinds). */
 bool mt_region_romd(const mt_region *r);
@@ -432,9 +438,11 @@ typedef struct mt_ram_opts {
     bool readonly;
     const char *path;
     int fd;
+    /** MT_RAM_FILE, MT_RAM_FD: where the block starts in the file (a page multiple). */
     uint64_t fd_offset;
     void *host;
     void (*resized)(void *opaque, mt_region *r, uint64_t new_size);
+    /** Passed to @resized. */
     void *opaque;
 } mt_ram_opts;
 
@@ -594,6 +602,7 @@ int mt_as_new(mt_ctx *ctx, mt_region *root, const char *name, mt_as **out);
  */
 void mt_as_free(mt_as *as);
 
+/** Name given at creation. Valid while @as lives. */
 const char *mt_as_name(const mt_as *as);
 /** Root region. Borrowed. */
 mt_region *mt_as_root(const mt_as *as);
@@ -698,25 +707,40 @@ typedef struct mt_eventfd {
  * Callbacks must not change the memory map (no mutators, no commit).
  */
 typedef struct mt_listener_ops {
+    /** Order among listeners: ascending, FIFO among equals. */
     int priority;
+    /** An outermost commit with a change pending starts. */
     void (*begin)(void *opaque);
+    /** It ends. */
     void (*commit)(void *opaque);
+    /** A range entered the view. */
     void (*region_add)(void *opaque, const mt_flat_range *range);
+    /** A range left the view (reverse order). */
     void (*region_del)(void *opaque, const mt_flat_range *range);
+    /** A range is unchanged (every commit that had a change pending). */
     void (*region_nop)(void *opaque, const mt_flat_range *range);
+    /** Dirty-log clients were added to an unchanged range. */
     void (*log_start)(void *opaque, const mt_flat_range *range,
                       unsigned old_mask, unsigned new_mask);
+    /** Dirty-log clients were removed from an unchanged range (reverse order). */
     void (*log_stop)(void *opaque, const mt_flat_range *range,
                      unsigned old_mask, unsigned new_mask);
+    /** Merge your dirty log for a logged range (mt_as_log_sync). */
     void (*log_sync)(void *opaque, const mt_flat_range *range);
+    /** Global (migration) dirty logging starts. */
     void (*log_global_start)(void *opaque);
+    /** It stops (reverse order). */
     void (*log_global_stop)(void *opaque);
+    /** An ioeventfd entered the address space (reverse order). */
     void (*eventfd_add)(void *opaque, const mt_flat_range *range,
                         const mt_eventfd *e);
+    /** An ioeventfd left it. */
     void (*eventfd_del)(void *opaque, const mt_flat_range *range,
                         const mt_eventfd *e);
+    /** A coalesced part [addr, addr + len) of a range appeared. */
     void (*coalesced_io_add)(void *opaque, const mt_flat_range *range,
                              uint64_t addr, uint64_t len);
+    /** It went (reverse order). */
     void (*coalesced_io_del)(void *opaque, const mt_flat_range *range,
                              uint64_t addr, uint64_t len);
 } mt_listener_ops;

@@ -28,6 +28,7 @@ extern "C" {
     X(MT_ESTATE,  -10, "call not valid in the current state")                  \
     X(MT_EINUSE,  -11, "object still in use")
 
+/** Error codes: 0 for success, negative for errors (see MT_ERRNO_MAP). */
 enum mt_errno {
     MT_OK = 0,
 #define MT__ERRNO_ENUM(sym, val, msg) sym = (val),
