@@ -23,4 +23,11 @@ struct mt_kvm {
     unsigned cap_used;
 };
 
+/*
+ * mt__kvm_vm_zones - the slots listener registered (+1) or unregistered
+ * (-1) a coalesced zone of @vm: the run loop looks at the coalesced ring
+ * only while some zone exists (one page less to touch per exit).
+ */
+void mt__kvm_vm_zones(mt_kvm_vm *vm, int delta);
+
 #endif /* MT_KVM_INTERNAL_H */

@@ -374,6 +374,10 @@ static void zone(mt_kvm *k, uint64_t addr, uint64_t len, bool pio, bool add)
 
     if (k->vm_fd < 0)
         return;
+    /* QEMU flushes when coalescing is cleared: what the zone queued is
+     * delivered before it goes. */
+    if (!add && k->vm)
+        mt_kvm_vm_flush_coalesced(k->vm);
     memset(&z, 0, sizeof(z));
     z.addr = addr;
     z.size = (uint32_t)len;
@@ -381,6 +385,8 @@ static void zone(mt_kvm *k, uint64_t addr, uint64_t len, bool pio, bool add)
     if (ioctl(k->vm_fd, add ? KVM_REGISTER_COALESCED_MMIO
                             : KVM_UNREGISTER_COALESCED_MMIO, &z) < 0)
         set_error(k, MT_EIO);
+    else if (k->vm)
+        mt__kvm_vm_zones(k->vm, add ? 1 : -1);
 }
 
 static void mmio_zone_add(void *o, const mt_flat_range *r, uint64_t a,
@@ -501,6 +507,16 @@ void mt_kvm_free(mt_kvm *k)
     free(k->slots);
     free(k->used);
     free(k);
+}
+
+void mt_kvm_release(mt_kvm *k)
+{
+    if (!k)
+        return;
+    /* From here on a dry run: the listeners' goodbyes issue no ioctl. */
+    k->vm_fd = -1;
+    k->vm = NULL;
+    mt_kvm_free(k);
 }
 
 int mt_kvm_error(const mt_kvm *k)

@@ -36,6 +36,7 @@ struct mt_kvm_vm {
     uint32_t ring_max;                     /* entries in the ring */
     mt_kvm_vcpu *ring_owner;               /* whose address spaces replay */
     bool flushing;
+    long zones;                            /* coalesced zones registered */
     uint64_t flushed;                      /* entries replayed, ever */
     unsigned nr_vcpus;
 };
@@ -157,13 +158,20 @@ int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
 
 /* ---- the coalesced ring ---------------------------------------------------- */
 
-/* Anything queued? One load of each index on the shared page. */
+void mt__kvm_vm_zones(mt_kvm_vm *vm, int delta)
+{
+    vm->zones += delta;
+}
+
+/* Anything queued? One load of each index on the shared page, and not even
+ * that while no zone is registered (a page fewer to touch per exit). */
 static inline bool ring_pending(const mt_kvm_vm *vm)
 {
     const struct kvm_coalesced_mmio_ring *r = vm->ring;
 
-    return r && __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
-                    __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
+    return vm->zones > 0 && r &&
+           __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
+               __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
 }
 
 int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
@@ -402,9 +410,13 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
             return MT_EIO;
         }
         v->stats.runs++;
-        ex->kvm_reason = run->exit_reason;
-        switch (run->exit_reason) {
-        case KVM_EXIT_MMIO:
+        /* The hot exits by direct branches, not a jump table: under
+         * IBPB on every vCPU switch an indirect jump always mispredicts. */
+        if (run->exit_reason == KVM_EXIT_IO) {
+            if (ring_pending(v->vm))
+                mt_kvm_vm_flush_coalesced(v->vm);
+            dispatch_io(v, run);
+        } else if (run->exit_reason == KVM_EXIT_MMIO) {
             if (ring_pending(v->vm))
                 mt_kvm_vm_flush_coalesced(v->vm);
             v->stats.mmio++;
@@ -412,29 +424,30 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
                      run->mmio.data,
                      run->mmio.len <= 8 ? run->mmio.len : 8,
                      run->mmio.is_write);
+        } else {
             break;
-        case KVM_EXIT_IO:
-            if (ring_pending(v->vm))
-                mt_kvm_vm_flush_coalesced(v->vm);
-            dispatch_io(v, run);
-            break;
-        case KVM_EXIT_HLT:
-            return leave(v, ex, MT_KVM_EXIT_HLT);
-        case KVM_EXIT_SHUTDOWN:
-            return leave(v, ex, MT_KVM_EXIT_SHUTDOWN);
-        case KVM_EXIT_INTERNAL_ERROR:
-            ex->suberror = run->internal.suberror;
-            return leave(v, ex, MT_KVM_EXIT_INTERNAL_ERROR);
-        case KVM_EXIT_FAIL_ENTRY:
-            ex->hw_reason = run->fail_entry.hardware_entry_failure_reason;
-            return leave(v, ex, MT_KVM_EXIT_FAIL_ENTRY);
-        case KVM_EXIT_INTR:
-            return leave(v, ex, MT_KVM_EXIT_INTR);
-        default:
-            return leave(v, ex, MT_KVM_EXIT_OTHER);
         }
-        if (v->stop)
+        if (v->stop) {
+            ex->kvm_reason = run->exit_reason;
             return leave(v, ex, MT_KVM_EXIT_STOP);
+        }
+    }
+    ex->kvm_reason = run->exit_reason;
+    switch (run->exit_reason) {
+    case KVM_EXIT_HLT:
+        return leave(v, ex, MT_KVM_EXIT_HLT);
+    case KVM_EXIT_SHUTDOWN:
+        return leave(v, ex, MT_KVM_EXIT_SHUTDOWN);
+    case KVM_EXIT_INTERNAL_ERROR:
+        ex->suberror = run->internal.suberror;
+        return leave(v, ex, MT_KVM_EXIT_INTERNAL_ERROR);
+    case KVM_EXIT_FAIL_ENTRY:
+        ex->hw_reason = run->fail_entry.hardware_entry_failure_reason;
+        return leave(v, ex, MT_KVM_EXIT_FAIL_ENTRY);
+    case KVM_EXIT_INTR:
+        return leave(v, ex, MT_KVM_EXIT_INTR);
+    default:
+        return leave(v, ex, MT_KVM_EXIT_OTHER);
     }
 }
 

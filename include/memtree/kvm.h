@@ -64,9 +64,11 @@ struct mt_kvm_vm;
  * @no_readonly_mem: behave as if KVM_CAP_READONLY_MEM were missing
  *                 (read-only memory then gets no slot).
  * @vm:            a VM made by mt_kvm_vm_new() (below): its descriptor is
- *                 used, and its coalesced MMIO ring is flushed at the start
- *                 of every commit that changes the map, as QEMU flushes at
- *                 transaction begin. NULL: use @vm_fd.
+ *                 used, its coalesced MMIO ring is flushed at the start of
+ *                 every commit that changes the map (as QEMU flushes at
+ *                 transaction begin) and before a zone is removed, and its
+ *                 run loop learns when zones exist. NULL: use @vm_fd (the
+ *                 run loop then never replays the ring by itself).
  */
 typedef struct mt_kvm_opts {
     int vm_fd;
@@ -95,6 +97,15 @@ int mt_kvm_attach_io(mt_kvm *kvm, struct mt_as *io);
 
 /** mt_kvm_free - detach (slots are deleted from KVM) and free; NULL is a no-op. */
 void mt_kvm_free(mt_kvm *kvm);
+
+/**
+ * mt_kvm_release - detach and free like mt_kvm_free(), but leave the slots,
+ * ioeventfds and coalesced zones in KVM: for a VM that is closed next,
+ * whose memslots go with it. Deleting live slots one by one costs the
+ * kernel a grace period each (milliseconds per slot once a vCPU has run).
+ * NULL is a no-op.
+ */
+void mt_kvm_release(mt_kvm *kvm);
 
 /**
  * mt_kvm_error - the first error KVM returned inside a listener callback
