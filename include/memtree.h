@@ -628,6 +628,9 @@ mt_as *mt_ctx_as(const mt_ctx *ctx, size_t i);
  * @dirty_log_mask: dirty-logging clients on for the region (MT_DIRTY_*):
  *                VGA while mt_region_set_dirty_log() users remain,
  *                MIGRATION for RAM while global dirty logging is on.
+ * @host:         host address of @start for memory-backed regions (RAM,
+ *                ROM, ROM devices, RAM devices), else NULL.
+ * @mt__access:   private to memtree (how the access path may reach it).
  */
 typedef struct mt_flat_range {
     uint64_t start;
@@ -638,6 +641,8 @@ typedef struct mt_flat_range {
     bool nonvolatile;
     bool romd;
     uint8_t dirty_log_mask;
+    uint8_t mt__access;
+    void *host;
 } mt_flat_range;
 
 /* Dirty-logging clients, as bits of mt_flat_range.dirty_log_mask. */

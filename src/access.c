@@ -95,20 +95,23 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
                 res |= MT_TX_DECODE_ERROR;
             }
         } else {
+            uint8_t *host = (uint8_t *)fr->host + (addr - fr->start);
+
             mr = fr->region;
             l = piece_len(fr, addr, len);
-            xlat = fr->offset + (addr - fr->start);
-            if (attrs.memory && !mt__is_ram(mr))
+            if (attrs.memory && !mt__is_ram(mr)) {
                 res |= MT_TX_ACCESS_ERROR;
-            else if (is_write && mt__direct_write(mr)) {
-                memcpy((uint8_t *)mr->host + xlat, buf, l);
+            } else if (is_write && (fr->mt__access & MT__ACCESS_WRITE)) {
+                memcpy(host, buf, l);
                 if (fr->dirty_log_mask)
-                    mt__dirty_mark(mr, xlat, l, fr->dirty_log_mask);
-            }
-            else if (!is_write && mt__direct_read(mr))
-                memcpy(buf, (uint8_t *)mr->host + xlat, l);
-            else
+                    mt__dirty_mark(mr, fr->offset + (addr - fr->start), l,
+                                   fr->dirty_log_mask);
+            } else if (!is_write && (fr->mt__access & MT__ACCESS_READ)) {
+                memcpy(buf, host, l);
+            } else {
+                xlat = fr->offset + (addr - fr->start);
                 res |= device_piece(mr, xlat, attrs, buf, &l, is_write);
+            }
         }
         buf += l;
         addr += l;
@@ -199,9 +202,11 @@ mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
     xlat = fr->offset + (addr - fr->start);
     if (attrs.memory && !mt__is_ram(mr))
         return MT_TX_ACCESS_ERROR;
-    if (piece_len(fr, addr, size) < size || !mt__direct_read(mr))
+    if (piece_len(fr, addr, size) < size ||
+        !(fr->mt__access & MT__ACCESS_READ))
         return mt__dispatch_read(mr, xlat, value, size, endian, attrs);
-    *value = bytes_to_value((uint8_t *)mr->host + xlat, size, endian);
+    *value = bytes_to_value((uint8_t *)fr->host + (addr - fr->start), size,
+                            endian);
     return MT_TX_OK;
 }
 
@@ -221,9 +226,11 @@ mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
     xlat = fr->offset + (addr - fr->start);
     if (attrs.memory && !mt__is_ram(mr))
         return MT_TX_ACCESS_ERROR;
-    if (piece_len(fr, addr, size) < size || !mt__direct_write(mr))
+    if (piece_len(fr, addr, size) < size ||
+        !(fr->mt__access & MT__ACCESS_WRITE))
         return mt__dispatch_write(mr, xlat, value, size, endian, attrs);
-    value_to_bytes((uint8_t *)mr->host + xlat, size, endian, value);
+    value_to_bytes((uint8_t *)fr->host + (addr - fr->start), size, endian,
+                   value);
     if (fr->dirty_log_mask)
         mt__dirty_mark(mr, xlat, size, fr->dirty_log_mask);
     return MT_TX_OK;

@@ -451,4 +451,9 @@ static inline bool mt__direct_write(const mt_region *mr)
     return mr->kind == MT_REGION_RAM && !mr->readonly;
 }
 
+/* mt_flat_range.mt__access bits: computed at render time from the region,
+ * so the access path needs no load of the region itself. */
+#define MT__ACCESS_READ  0x1u  /* reads copy from @host */
+#define MT__ACCESS_WRITE 0x2u  /* writes copy to @host */
+
 #endif /* MT_INTERNAL_H */

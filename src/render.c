@@ -92,6 +92,11 @@ static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
         fr.nonvolatile = a.nonvolatile;
         fr.romd = mr->romd_mode;
         fr.dirty_log_mask = mt__dirty_mask(mr);
+        fr.host = mr->host ? (uint8_t *)mr->host + fr.offset : NULL;
+        fr.mt__access = (uint8_t)((fr.host && mt__direct_read(mr)
+                                       ? MT__ACCESS_READ : 0) |
+                                  (fr.host && mt__direct_write(mr)
+                                       ? MT__ACCESS_WRITE : 0));
         st->err = add_piece(st, &fr);
         cur = gap_end;
     }

@@ -239,6 +239,8 @@ static int patch_window(mt_ctx *ctx, mt_flatview *fv, mt_u128 lo, mt_u128 hi,
         mt_flat_range right = *mt__fv_at(fv, j - 1);
 
         right.offset += b + 1 - right.start;
+        if (right.host)
+            right.host = (uint8_t *)right.host + (b + 1 - right.start);
         right.start = b + 1;
         push_merged(repl, &nr, &right);
     }

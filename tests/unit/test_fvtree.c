@@ -401,7 +401,7 @@ static void test_empty(void **state)
     mt_ctx *ctx = t_ctx();
     mt_fvtree *t = NULL, *u = NULL, *v = NULL;
     mt_fvt_iter it;
-    mt_flat_range fr = { 0, UINT64_MAX, NULL, 7, false, false, true, 0 };
+    mt_flat_range fr = { 0, UINT64_MAX, NULL, 7, false, false, true, 0, 0, NULL };
 
     MT_OK(mt__fvt_new(ctx, NULL, 0, &t));
     assert_null(mt__fvt_check(t));
@@ -499,10 +499,10 @@ static void test_extremes(void **state)
     (void)state;
     mt_ctx *ctx = t_ctx();
     mt_flat_range r[4] = {
-        { 0, 0, NULL, 1, false, false, true, 0 },
-        { 1, 0xfff, NULL, 2, false, false, true, 0 },
-        { 0xfffffffffffff000ull, 0xfffffffffffffffeull, NULL, 3, false, false, true, 0 },
-        { UINT64_MAX, UINT64_MAX, NULL, 4, false, false, true, 0 },
+        { 0, 0, NULL, 1, false, false, true, 0, 0, NULL },
+        { 1, 0xfff, NULL, 2, false, false, true, 0, 0, NULL },
+        { 0xfffffffffffff000ull, 0xfffffffffffffffeull, NULL, 3, false, false, true, 0, 0, NULL },
+        { UINT64_MAX, UINT64_MAX, NULL, 4, false, false, true, 0, 0, NULL },
     };
     model m = { 0 };
     mt_fvtree *t = NULL, *u = NULL;
@@ -770,8 +770,8 @@ static void test_region_lifetime(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *a = t_io(ctx, "survivor", 0x1000);
     mt_region *b = t_io(ctx, "other", 0x1000);
-    mt_flat_range ra = { 0x1000, 0x1fff, a, 0, false, false, true, 0 };
-    mt_flat_range rb = { 0x1000, 0x1fff, b, 0, false, false, true, 0 };
+    mt_flat_range ra = { 0x1000, 0x1fff, a, 0, false, false, true, 0, 0, NULL };
+    mt_flat_range rb = { 0x1000, 0x1fff, b, 0, false, false, true, 0, 0, NULL };
     mt_flat_range *big;
     mt_fvtree *v1 = NULL, *v2 = NULL, *v3 = NULL;
     size_t n = 5000;
