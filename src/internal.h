@@ -364,28 +364,31 @@ static inline size_t mt__tlb_slot(uint64_t addr)
  */
 static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 {
-    const mt_flat_range *fr =
-        atomic_load_explicit(&fv->mru, memory_order_relaxed);
-    mt_tlb_entry *tlb;
+    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    const mt_flat_range *fr;
 
-    if (fr && fr->start <= addr && addr <= fr->last)
-        return fr;
-    tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    /* Large views: the page cache alone (a last-hit check would cost a
+     * dependent load of a likely cold record on random patterns). */
     if (tlb) {
         fr = atomic_load_explicit(&tlb[mt__tlb_slot(addr)],
                                   memory_order_relaxed);
+        if (fr && fr->start <= addr && addr <= fr->last)
+            return fr;
+    } else {
+        fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
         if (fr && fr->start <= addr && addr <= fr->last)
             return fr;
     }
     fr = mt__fvt_lookup(fv->tree, addr);
     if (!fr)
         return NULL;
-    atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
         tlb = mt__fv_tlb_alloc(fv);
     if (tlb)
         atomic_store_explicit(&tlb[mt__tlb_slot(addr)], fr,
                               memory_order_relaxed);
+    else
+        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;
 }
 
