@@ -16,10 +16,10 @@
 #                until the 1-minute load average is below it; the load at the
 #                start of each round is logged to OUTDIR/load.
 #
-# Output: "figure memtree spread unicorn spread speedup" lines, speedup = how many times
-# faster (ns figures) or higher (GB/s figures) memtree is; "-" when the peer
-# has no such figure. Each value is the median over the rounds of per-round
-# medians.
+# Output: "figure memtree spread unicorn spread speedup per-round" lines.
+# Each value is the median over the rounds of the programs' own medians;
+# speedup = how many times faster (ns figures) or higher (GB/s figures)
+# memtree is; "-" when the peer has no such figure.
 set -eu
 
 MT_BENCH=${1:-build/bench/mt-bench}
@@ -55,14 +55,14 @@ while [ "$r" -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-# One "side name value" line per figure and round, Unicorn figures renamed to
-# mt-bench's names.
+# One "side name value round" line per figure and round, Unicorn figures
+# renamed to mt-bench's names.
 {
     for f in "$OUT"/mt.*; do
-        awk '!/^#/ && NF == 3 { print "mt", $1, $2 }' "$f"
+        awk -v r="${f##*.}" '!/^#/ && NF == 3 { print "mt", $1, $2, r }' "$f"
     done
     for f in "$OUT"/rw.*; do
-        awk '
+        awk -v r="${f##*.}" '
         function val(key,   i) {
             for (i = 1; i <= NF; i++)
                 if (index($i, key "=") == 1 && length($i) > length(key) + 1)
@@ -72,29 +72,31 @@ done
             return ""
         }
         /^one 64MiB region/ {
-            print "uc c3_write8_ns_64m", val("write8_ns")
-            print "uc c3_read8_ns_64m", val("read8_ns")
-            print "uc c3_read4k_gbps_64m", val("read4K_GBps")
+            print "uc c3_write8_ns_64m", val("write8_ns"), r
+            print "uc c3_read8_ns_64m", val("read8_ns"), r
+            print "uc c3_read4k_gbps_64m", val("read4K_GBps"), r
         }
         /^N=/ {
             n = $0; sub(/^N= */, "", n); sub(/ .*/, "", n)
-            print "uc c1_write8_ns_n" n, val("write8_ns")
-            print "uc c1_read8_ns_n" n, val("read8_ns")
-            print "uc c2_read4k_ns_n" n, val("read4K_ns")
-            print "uc c2_read4k_gbps_n" n, val("read4K_GBps")
+            print "uc c1_write8_ns_n" n, val("write8_ns"), r
+            print "uc c1_read8_ns_n" n, val("read8_ns"), r
+            print "uc c2_read4k_ns_n" n, val("read4K_ns"), r
+            print "uc c2_read4k_gbps_n" n, val("read4K_GBps"), r
         }' "$f"
     done
     for f in "$OUT"/mmio.*; do
-        awk '
-        /^RAM  store loop:/ { print "uc d_ram_write_ns", $4 }
-        /^RAM  load  loop:/ { print "uc d_ram_read_ns", $4 }
-        /^MMIO store loop:/ { print "uc d_mmio_write_ns", $4 }
-        /^MMIO load  loop:/ { print "uc d_mmio_read_ns", $4 }' "$f"
+        awk -v r="${f##*.}" '
+        /^RAM  store loop:/ { print "uc d_ram_write_ns", $4, r }
+        /^RAM  load  loop:/ { print "uc d_ram_read_ns", $4, r }
+        /^MMIO store loop:/ { print "uc d_mmio_write_ns", $4, r }
+        /^MMIO load  loop:/ { print "uc d_mmio_read_ns", $4, r }' "$f"
     done
 } >"$OUT/figures"
 
 # Medians over the rounds, in mt-bench's order; spread = (max - min) / median
-# over the rounds, per side.
+# over the rounds, per side; speedup = ratio of the two medians; per-round =
+# median of the speedups of each round (memtree and Unicorn measured minutes
+# apart rather than up to an hour apart, so less exposed to load drift).
 awk '
 function sorted(s, a,   n, i, j, t) {
     n = split(s, a, " ")
@@ -118,10 +120,12 @@ function spread(s,   a, n, m) {
     if (!(key in vals) && $1 == "mt")
         order[++nr] = $2
     vals[key] = (key in vals ? vals[key] " " : "") $3
+    round[$1, $2, $4] = $3
+    rounds[$4] = 1
 }
 END {
-    printf "%-22s %10s %7s %10s %7s %8s\n", "# figure", "memtree", "spread",
-           "unicorn", "spread", "speedup"
+    printf "%-22s %10s %7s %10s %7s %8s %9s\n", "# figure", "memtree",
+           "spread", "unicorn", "spread", "speedup", "per-round"
     for (i = 1; i <= nr; i++) {
         name = order[i]
         mv = vals["mt" SUBSEP name]
@@ -130,11 +134,17 @@ END {
             uv = vals["uc" SUBSEP name]
             u = median(uv)
             s = name ~ /gbps/ ? m / u : u / m
-            printf "%-22s %10.2f %6.0f%% %10.2f %6.0f%% %7.2fx\n", name, m,
-                   spread(mv), u, spread(uv), s
+            pr = ""
+            for (r in rounds)
+                if ((("mt", name, r) in round) && (("uc", name, r) in round)) {
+                    a = round["mt", name, r]; b = round["uc", name, r]
+                    pr = pr " " (name ~ /gbps/ ? a / b : b / a)
+                }
+            printf "%-22s %10.2f %6.0f%% %10.2f %6.0f%% %7.2fx %8.2fx\n",
+                   name, m, spread(mv), u, spread(uv), s, median(pr)
         } else {
-            printf "%-22s %10.2f %6.0f%% %10s %7s %8s\n", name, m, spread(mv),
-                   "-", "-", "-"
+            printf "%-22s %10.2f %6.0f%% %10s %7s %8s %9s\n", name, m,
+                   spread(mv), "-", "-", "-", "-"
         }
     }
     c = "mt" SUBSEP "c2_read4k_gbps_n2000"
