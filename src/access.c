@@ -183,28 +183,46 @@ static bool valid_size(unsigned size)
     return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
+/*
+ * The part load and store share: find the range of a fixed-size access at
+ * @addr. Returns MT_TX_OK with *@fr set when the caller should go on, or
+ * the result to return (holes, attrs.memory refusals, bad sizes).
+ */
+static mt_result ldst_range(mt_as *as, uint64_t addr, unsigned size,
+                            mt_attrs attrs, const mt_flat_range **fr)
+{
+    if (!as || !valid_size(size))
+        return MT_TX_DECODE_ERROR;
+    *fr = mt__lookup(as->view, addr);
+    if (!*fr)
+        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
+    if (attrs.memory && !mt__is_ram((*fr)->region))
+        return MT_TX_ACCESS_ERROR;
+    return MT_TX_OK;
+}
+
+/* Is the whole access directly reachable memory with @bit (MT__ACCESS_*)? */
+static bool ldst_direct(const mt_flat_range *fr, uint64_t addr,
+                        unsigned size, unsigned bit)
+{
+    return piece_len(fr, addr, size) == size && (fr->mt__access & bit);
+}
+
 mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
                      mt_endian endian, mt_attrs attrs, uint64_t *value)
 {
     const mt_flat_range *fr;
-    mt_region *mr;
-    uint64_t xlat;
+    mt_result res;
 
     if (!value)
         return MT_TX_DECODE_ERROR;
     *value = 0;
-    if (!as || !valid_size(size))
-        return MT_TX_DECODE_ERROR;
-    fr = mt__lookup(as->view, addr);
-    if (!fr)
-        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
-    mr = fr->region;
-    xlat = fr->offset + (addr - fr->start);
-    if (attrs.memory && !mt__is_ram(mr))
-        return MT_TX_ACCESS_ERROR;
-    if (piece_len(fr, addr, size) < size ||
-        !(fr->mt__access & MT__ACCESS_READ))
-        return mt__dispatch_read(mr, xlat, value, size, endian, attrs);
+    res = ldst_range(as, addr, size, attrs, &fr);
+    if (res != MT_TX_OK)
+        return res;
+    if (!ldst_direct(fr, addr, size, MT__ACCESS_READ))
+        return mt__dispatch_read(fr->region, fr->offset + (addr - fr->start),
+                                 value, size, endian, attrs);
     *value = bytes_to_value((uint8_t *)fr->host + (addr - fr->start), size,
                             endian);
     return MT_TX_OK;
@@ -214,25 +232,19 @@ mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
                       mt_endian endian, mt_attrs attrs, uint64_t value)
 {
     const mt_flat_range *fr;
-    mt_region *mr;
     uint64_t xlat;
+    mt_result res = ldst_range(as, addr, size, attrs, &fr);
 
-    if (!as || !valid_size(size))
-        return MT_TX_DECODE_ERROR;
-    fr = mt__lookup(as->view, addr);
-    if (!fr)
-        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
-    mr = fr->region;
+    if (res != MT_TX_OK)
+        return res;
     xlat = fr->offset + (addr - fr->start);
-    if (attrs.memory && !mt__is_ram(mr))
-        return MT_TX_ACCESS_ERROR;
-    if (piece_len(fr, addr, size) < size ||
-        !(fr->mt__access & MT__ACCESS_WRITE))
-        return mt__dispatch_write(mr, xlat, value, size, endian, attrs);
+    if (!ldst_direct(fr, addr, size, MT__ACCESS_WRITE))
+        return mt__dispatch_write(fr->region, xlat, value, size, endian,
+                                  attrs);
     value_to_bytes((uint8_t *)fr->host + (addr - fr->start), size, endian,
                    value);
     if (fr->dirty_log_mask)
-        mt__dirty_mark(mr, xlat, size, fr->dirty_log_mask);
+        mt__dirty_mark(fr->region, xlat, size, fr->dirty_log_mask);
     return MT_TX_OK;
 }
 
