@@ -175,10 +175,11 @@ static int run_run(int argc, char **argv)
         int err = errno;
 
         if (rc == MT_ENOENT)
-            fprintf(stderr, "memtree: run: /dev/kvm does not exist (KVM is "
-                    "not available on this machine)\n");
+            fprintf(stderr, "memtree: run: KVM is not usable: /dev/kvm does "
+                    "not exist\n");
         else if (rc == MT_EIO)
-            fprintf(stderr, "memtree: run: %s: %s\n", what, strerror(err));
+            fprintf(stderr, "memtree: run: KVM is not usable: %s: %s\n", what,
+                    strerror(err));
         else
             fprintf(stderr, "memtree: run: %s: %s\n", what, mt_strerror(rc));
         vmm_pc_destroy(&pc);
