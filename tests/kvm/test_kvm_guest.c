@@ -674,6 +674,40 @@ static void test_coalesced(void **state)
     mt_region_unref(dev);
 }
 
+/* Coalesced PIO: port writes queued the same way, replayed through the
+ * I/O address space. */
+static void test_coalesced_pio(void **state)
+{
+    struct tvm *t = *state;
+    mt_region *dev;
+    mt_kvm_vcpu_stats s0, s1;
+
+    if (mt_kvm_vm_check_extension(t->vm, KVM_CAP_COALESCED_PIO) <= 0)
+        skip();
+    MT_OK(mt_region_new_io(t->ctx, "pio-rec", 8, &rec_pio_ops,
+                           (void *)(uintptr_t)'P', &dev));
+    MT_OK(mt_region_add_subregion(t->io_root, 0x300, dev));
+    MT_OK(mt_region_add_coalescing(dev, 0, 4));
+    assert_int_equal(mt_kvm_error(t->kvm), 0);
+
+    script_reset(t);
+    op(t, OP_OUT, 1, 0x300, 0x10);
+    op(t, OP_OUT, 2, 0x302, 0x2222);
+    op(t, OP_OUT, 1, 0x301, 0x30);
+    op(t, OP_OUT, 1, 0x304, 0x40);           /* outside the zone: exits */
+    s0 = stats(t);
+    run_script(t, 21);
+    s1 = stats(t);
+    assert_int_equal(nacc, 4);
+    expect_access(0, 'P', true, 0, 1, 0x10);
+    expect_access(1, 'P', true, 2, 2, 0x2222);
+    expect_access(2, 'P', true, 1, 1, 0x30);
+    expect_access(3, 'P', true, 4, 1, 0x40);
+    assert_int_equal(s1.pio - s0.pio, 2);            /* 0x304 and the yield */
+    assert_int_equal(s1.coalesced - s0.coalesced, 3);
+    mt_region_unref(dev);
+}
+
 /* Dirty logging: the pages the guest stores to, and only those, are
  * reported after mt_kvm_sync_dirty(). */
 static void test_dirty_log(void **state)
@@ -845,6 +879,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_pio_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ioeventfd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalesced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coalesced_pio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
