@@ -95,19 +95,21 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
                 res |= MT_TX_DECODE_ERROR;
             }
         } else {
-            uint8_t *host = (uint8_t *)fr->host + (addr - fr->start);
+            /* host is NULL for ranges without memory: only used below
+             * when an access bit says the range has memory. */
+            uint8_t *host = fr->host;
 
             mr = fr->region;
             l = piece_len(fr, addr, len);
             if (attrs.memory && !mt__is_ram(mr)) {
                 res |= MT_TX_ACCESS_ERROR;
             } else if (is_write && (fr->mt__access & MT__ACCESS_WRITE)) {
-                memcpy(host, buf, l);
+                memcpy(host + (addr - fr->start), buf, l);
                 if (fr->dirty_log_mask)
                     mt__dirty_mark(mr, fr->offset + (addr - fr->start), l,
                                    fr->dirty_log_mask);
             } else if (!is_write && (fr->mt__access & MT__ACCESS_READ)) {
-                memcpy(buf, host, l);
+                memcpy(buf, host + (addr - fr->start), l);
             } else {
                 xlat = fr->offset + (addr - fr->start);
                 res |= device_piece(mr, xlat, attrs, buf, &l, is_write);
