@@ -48,7 +48,7 @@ typedef struct mt_kvm_slot {
     uint64_t size;
     void *hva;
     struct mt_region *region;
-    uint64_t offset;
+    uint64_t offset; /**< offset of @gpa in @region */
 } mt_kvm_slot;
 
 struct mt_kvm_vm;
@@ -312,7 +312,7 @@ void mt_kvm_vcpu_kick(mt_kvm_vcpu *vcpu);
 typedef struct mt_kvm_vcpu_stats {
     uint64_t runs;
     uint64_t mmio;
-    uint64_t pio;
+    uint64_t pio; /**< port-I/O exits */
     uint64_t coalesced;
 } mt_kvm_vcpu_stats;
 
