@@ -48,7 +48,7 @@ typedef struct mt_kvm_slot {
     uint64_t size;
     void *hva;
     struct mt_region *region;
-    uint64_t offset; /**< offset of @gpa in @region */
+    uint64_t offset; /**< offset of gpa in region */
 } mt_kvm_slot;
 
 struct mt_kvm_vm;
