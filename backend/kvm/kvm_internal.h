@@ -20,8 +20,14 @@ struct mt_kvm {
     mt_kvm_slot *slots;         /* sorted by gpa */
     size_t nr, cap;
     bool *used;                 /* slot numbers in use */
+    unsigned *log_mask;         /* per slot number: its logging clients */
     unsigned cap_used;
+    bool manual_protect;        /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 on */
+    size_t hit;                 /* last slot the dirty ring named */
 };
+
+/* Address spaces a VM routes dirty-ring entries for (x86 has 2). */
+#define MT_KVM_RING_AS 4
 
 /*
  * mt__kvm_vm_zones - the slots listener registered (+1) or unregistered
@@ -29,5 +35,27 @@ struct mt_kvm {
  * only while some zone exists (one page less to touch per exit).
  */
 void mt__kvm_vm_zones(mt_kvm_vm *vm, int delta);
+
+/*
+ * mt__kvm_vm_attach - @k (NULL: nobody) now owns the slots of address
+ * space @as_id of @vm: the dirty-ring harvest hands it their entries.
+ */
+void mt__kvm_vm_attach(mt_kvm_vm *vm, unsigned as_id, mt_kvm *k);
+
+/* mt__kvm_vm_ring_on - is the dirty ring enabled on @vm? */
+bool mt__kvm_vm_ring_on(const mt_kvm_vm *vm);
+
+/*
+ * mt__kvm_vm_harvest_rings - consume every vCPU's dirty ring, hand the
+ * entries to the owners of their address spaces (mt__kvm_ring_dirty),
+ * then KVM_RESET_DIRTY_RINGS. Returns the entries consumed, or MT_EIO.
+ */
+int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm);
+
+/*
+ * mt__kvm_ring_dirty - pages @first .. @first + @n - 1 (host pages) of
+ * KVM slot number @id were written: mark them dirty in the region.
+ */
+void mt__kvm_ring_dirty(mt_kvm *k, unsigned id, uint64_t first, uint64_t n);
 
 #endif /* MT_KVM_INTERNAL_H */

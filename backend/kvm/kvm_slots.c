@@ -46,13 +46,19 @@ static int alloc_slot_id(mt_kvm *k, unsigned *id)
             if (i >= k->cap_used) {
                 unsigned cap = k->cap_used ? 2 * k->cap_used : 64;
                 bool *u;
+                unsigned *m;
 
                 while (cap <= i)
                     cap *= 2;
+                m = realloc(k->log_mask, cap * sizeof(*m));
+                if (!m)
+                    return MT_ENOMEM;
+                k->log_mask = m;
                 u = realloc(k->used, cap * sizeof(*u));
                 if (!u)
                     return MT_ENOMEM;
                 memset(u + k->cap_used, 0, (cap - k->cap_used) * sizeof(*u));
+                memset(m + k->cap_used, 0, (cap - k->cap_used) * sizeof(*m));
                 k->used = u;
                 k->cap_used = cap;
             }
@@ -190,7 +196,46 @@ static uint64_t piece_size(const mt_kvm *k, uint64_t left)
                                                         : left;
 }
 
-/* Harvest the dirty log of slot @s into its block (before it goes). */
+/*
+ * With manual protection, KVM_GET_DIRTY_LOG neither clears the log nor
+ * write-protects the pages again: KVM_CLEAR_DIRTY_LOG does, for the pages
+ * whose bits are set in the bitmap we fetched. Chunks start on multiples
+ * of 64 pages; the last one runs to the end of the slot.
+ */
+static void clear_log(mt_kvm *k, uint32_t slot, const uint64_t *bitmap,
+                      uint64_t pages)
+{
+    const uint64_t chunk = UINT64_C(1) << 30; /* pages; a multiple of 64 */
+
+    for (uint64_t first = 0; first < pages; first += chunk) {
+        uint64_t n = pages - first < chunk ? pages - first : chunk;
+        struct kvm_clear_dirty_log c;
+        bool any = false;
+
+        for (uint64_t w = first / 64; w < (first + n + 63) / 64 && !any; w++)
+            any = bitmap[w] != 0;
+        if (!any)
+            continue;
+        memset(&c, 0, sizeof(c));
+        c.slot = slot;
+        c.first_page = first;
+        c.num_pages = (uint32_t)n;
+        c.dirty_bitmap = (void *)(bitmap + first / 64);
+        if (ioctl(k->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0)
+            set_error(k, MT_EIO);
+    }
+}
+
+static bool ring_on(const mt_kvm *k)
+{
+    return k->vm && mt__kvm_vm_ring_on(k->vm);
+}
+
+/*
+ * Harvest the dirty log of slot @s into its block (at log_sync, and before
+ * the slot goes or stops logging). With the dirty ring, the rings of every
+ * vCPU are harvested instead: they hold the entries of all slots.
+ */
 static void harvest(mt_kvm *k, const mt_kvm_slot *s, unsigned clients)
 {
     uint64_t pages = s->size / MT_DIRTY_PAGE_SIZE;
@@ -199,6 +244,11 @@ static void harvest(mt_kvm *k, const mt_kvm_slot *s, unsigned clients)
 
     if (k->vm_fd < 0 || !(s->flags & MT_KVM_MEM_LOG_DIRTY_PAGES) || !pages)
         return;
+    if (ring_on(k)) {
+        if (mt__kvm_vm_harvest_rings(k->vm) < 0)
+            set_error(k, MT_EIO);
+        return;
+    }
     bitmap = calloc((pages + 63) / 64, sizeof(*bitmap));
     if (!bitmap) {
         set_error(k, MT_ENOMEM);
@@ -207,12 +257,44 @@ static void harvest(mt_kvm *k, const mt_kvm_slot *s, unsigned clients)
     memset(&log, 0, sizeof(log));
     log.slot = s->slot | (s->as_id << 16);
     log.dirty_bitmap = bitmap;
-    if (ioctl(k->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+    if (ioctl(k->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0) {
         set_error(k, MT_EIO);
-    else
+    } else {
         mt_region_dirty_merge(s->region, s->offset, bitmap, pages,
                               clients ? clients : MT_DIRTY_VGA);
+        if (k->manual_protect)
+            clear_log(k, log.slot, bitmap, pages);
+    }
     free(bitmap);
+}
+
+void mt__kvm_ring_dirty(mt_kvm *k, unsigned id, uint64_t first, uint64_t n)
+{
+    const mt_kvm_slot *s = NULL;
+    uint64_t pages;
+    unsigned clients;
+
+    if (k->hit < k->nr && k->slots[k->hit].slot == id) {
+        s = &k->slots[k->hit];
+    } else {
+        for (size_t i = 0; i < k->nr; i++) {
+            if (k->slots[i].slot == id) {
+                k->hit = i;
+                s = &k->slots[i];
+                break;
+            }
+        }
+    }
+    if (!s)
+        return; /* a slot that is gone: it was harvested before it went */
+    pages = s->size / k->page;
+    if (first >= pages)
+        return;
+    if (n > pages - first)
+        n = pages - first;
+    clients = id < k->cap_used ? k->log_mask[id] : 0;
+    mt_region_dirty_set(s->region, s->offset + first * k->page, n * k->page,
+                        clients ? clients : MT_DIRTY_VGA);
 }
 
 static void range_add(void *opaque, const mt_flat_range *fr)
@@ -232,6 +314,7 @@ static void range_add(void *opaque, const mt_flat_range *fr)
         int rc = alloc_slot_id(k, &s.slot);
 
         if (!rc) {
+            k->log_mask[s.slot] = fr->dirty_log_mask;
             rc = set_region(k, &s, s.size);
             if (!rc)
                 rc = insert_slot(k, &s);
@@ -280,7 +363,6 @@ static void range_log(void *opaque, const mt_flat_range *fr, unsigned om,
     uint64_t start, size, off;
     uint32_t flags;
 
-    (void)nm;
     if (!slot_flags(k, fr, &flags) || !aligned_part(k, fr, &start, &size,
                                                     &off))
         return;
@@ -295,6 +377,8 @@ static void range_log(void *opaque, const mt_flat_range *fr, unsigned om,
             if (set_region(k, s, s->size))
                 set_error(k, MT_EIO);
         }
+        if (s)
+            k->log_mask[s->slot] = nm;
         start += piece;
         size -= piece;
     }
@@ -431,6 +515,37 @@ static void kvm_begin(void *opaque)
 
 /* ---- lifetime and queries -------------------------------------------------- */
 
+/*
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, where offered, before the first slot:
+ * reading the log then leaves the pages writable until harvest() clears
+ * exactly the bits it fetched, and with KVM_DIRTY_LOG_INITIALLY_SET a slot
+ * starts logging with every bit set instead of write-protecting all its
+ * pages at once. Without the cap, KVM_GET_DIRTY_LOG clears as it reads.
+ * Not with the dirty ring, which replaces the log.
+ */
+static void enable_manual_protect(mt_kvm *k)
+{
+    struct kvm_enable_cap cap;
+    int n = ioctl(k->vm_fd, KVM_CHECK_EXTENSION,
+                  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+
+    if (n <= 0 || !(n & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
+        return;
+    memset(&cap, 0, sizeof(cap));
+    cap.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2;
+    cap.args[0] = (uint64_t)n & (KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+                                 KVM_DIRTY_LOG_INITIALLY_SET);
+    if (ioctl(k->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
+        k->manual_protect = true;
+}
+
+/* Stop routing the VM's dirty-ring entries here. */
+static void detach_vm(mt_kvm *k)
+{
+    if (k->vm)
+        mt__kvm_vm_attach(k->vm, k->as_id, NULL);
+}
+
 int mt_kvm_new(mt_as *memory, const mt_kvm_opts *opts, mt_kvm **out)
 {
     static const mt_kvm_opts none = { .vm_fd = -1 };
@@ -472,6 +587,10 @@ int mt_kvm_new(mt_as *memory, const mt_kvm_opts *opts, mt_kvm **out)
     }
     if (!k->max_slots)
         k->max_slots = 32764;
+    if (k->vm_fd >= 0 && !ring_on(k))
+        enable_manual_protect(k);
+    if (k->vm)
+        mt__kvm_vm_attach(k->vm, k->as_id, k);
     rc = mt_listener_register(memory, &ops, k, &k->mem_listener);
     if (!rc && k->error)
         rc = k->error;
@@ -504,8 +623,10 @@ void mt_kvm_free(mt_kvm *k)
         return;
     mt_listener_unregister(k->io_listener);
     mt_listener_unregister(k->mem_listener);
+    detach_vm(k);
     free(k->slots);
     free(k->used);
+    free(k->log_mask);
     free(k);
 }
 
@@ -514,6 +635,7 @@ void mt_kvm_release(mt_kvm *k)
     if (!k)
         return;
     /* From here on a dry run: the listeners' goodbyes issue no ioctl. */
+    detach_vm(k);
     k->vm_fd = -1;
     k->vm = NULL;
     mt_kvm_free(k);

@@ -39,6 +39,9 @@ struct mt_kvm_vm {
     long zones;                            /* coalesced zones registered */
     uint64_t flushed;                      /* entries replayed, ever */
     unsigned nr_vcpus;
+    size_t dirty_ring_bytes;               /* per vCPU; 0: no dirty ring */
+    mt_kvm_vcpu *vcpus;                    /* all of them, newest first */
+    mt_kvm *owners[MT_KVM_RING_AS];        /* slot tables, by as_id */
 };
 
 struct mt_kvm_vcpu {
@@ -51,6 +54,10 @@ struct mt_kvm_vcpu {
     bool stop;
     int stop_code;
     mt_kvm_vcpu_stats stats;
+    mt_kvm_vcpu *next;                     /* in vm->vcpus */
+    struct kvm_dirty_gfn *dring;           /* its dirty ring, or NULL */
+    uint32_t dring_n;                      /* entries (a power of two) */
+    uint32_t dring_next;                   /* next entry to look at */
 };
 
 /* ---- VM ------------------------------------------------------------------- */
@@ -61,11 +68,49 @@ static int sys_error(int err)
                                                           : MT_EIO;
 }
 
+/*
+ * The dirty ring (before any vCPU exists): KVM_CAP_DIRTY_LOG_RING_ACQ_REL
+ * where offered, else KVM_CAP_DIRTY_LOG_RING; both report the largest
+ * ring in bytes. The size is rounded up to a power of two of at least
+ * 64 KiB (4096 entries: room for the entries KVM keeps in reserve).
+ */
+static int enable_dirty_ring(mt_kvm_vm *vm, size_t want)
+{
+    struct kvm_enable_cap cap;
+    unsigned which = KVM_CAP_DIRTY_LOG_RING_ACQ_REL;
+    int max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, which);
+    size_t size = 64 * 1024;
+
+    if (max <= 0) {
+        which = KVM_CAP_DIRTY_LOG_RING;
+        max = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, which);
+    }
+    if (max <= 0) {
+        errno = EOPNOTSUPP;
+        return MT_EIO;
+    }
+    while (size < want && size <= (size_t)max)
+        size *= 2;
+    if (size < (size_t)vm->page)
+        size = (size_t)vm->page;
+    if (size > (size_t)max) {
+        errno = E2BIG;
+        return MT_EINVAL;
+    }
+    memset(&cap, 0, sizeof(cap));
+    cap.cap = which;
+    cap.args[0] = size;
+    if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+        return MT_EIO;
+    vm->dirty_ring_bytes = size;
+    return 0;
+}
+
 int mt_kvm_vm_new(const mt_kvm_vm_opts *opts, mt_kvm_vm **out)
 {
     const char *dev = opts && opts->dev ? opts->dev : "/dev/kvm";
     mt_kvm_vm *vm;
-    int api, saved, n;
+    int api, saved, n, rc = MT_EIO;
 
     if (!out)
         return MT_EINVAL;
@@ -100,6 +145,12 @@ int mt_kvm_vm_new(const mt_kvm_vm_opts *opts, mt_kvm_vm **out)
     n = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
     if (n > 0 && (size_t)n * (size_t)vm->page < vm->run_size)
         vm->ring_page = (unsigned)n;
+    if (opts && opts->dirty_ring_bytes) {
+        rc = enable_dirty_ring(vm, opts->dirty_ring_bytes);
+        if (rc)
+            goto fail;
+        rc = MT_EIO;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     /* Needed by VMX only; harmless elsewhere. The identity map must come
      * before the first vCPU. */
@@ -124,7 +175,7 @@ fail:
     close(vm->sys_fd);
     free(vm);
     errno = saved;
-    return MT_EIO;
+    return rc;
 }
 
 void mt_kvm_vm_free(mt_kvm_vm *vm)
@@ -144,6 +195,11 @@ int mt_kvm_vm_fd(const mt_kvm_vm *vm)
 int mt_kvm_vm_sys_fd(const mt_kvm_vm *vm)
 {
     return vm ? vm->sys_fd : -1;
+}
+
+size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm)
+{
+    return vm ? vm->dirty_ring_bytes : 0;
 }
 
 int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
@@ -215,6 +271,73 @@ int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
     return n;
 }
 
+/* ---- the dirty ring ----------------------------------------------------------- */
+
+void mt__kvm_vm_attach(mt_kvm_vm *vm, unsigned as_id, mt_kvm *k)
+{
+    if (as_id < MT_KVM_RING_AS)
+        vm->owners[as_id] = k;
+}
+
+bool mt__kvm_vm_ring_on(const mt_kvm_vm *vm)
+{
+    return vm->dirty_ring_bytes != 0;
+}
+
+/* Pages @first.. (@n of them) of KVM slot @slot (as_id << 16 | id) were
+ * written: tell the slot table of that address space, if any. */
+static void ring_run(mt_kvm_vm *vm, uint32_t slot, uint64_t first,
+                     uint64_t n)
+{
+    unsigned as_id = slot >> 16;
+
+    if (n && as_id < MT_KVM_RING_AS && vm->owners[as_id])
+        mt__kvm_ring_dirty(vm->owners[as_id], slot & 0xffff, first, n);
+}
+
+int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
+{
+    int total = 0;
+
+    if (!vm->dirty_ring_bytes)
+        return 0;
+    for (mt_kvm_vcpu *v = vm->vcpus; v; v = v->next) {
+        uint32_t slot = 0;
+        uint64_t first = 0, n = 0;
+
+        if (!v->dring)
+            continue;
+        for (;;) {
+            struct kvm_dirty_gfn *e = &v->dring[v->dring_next &
+                                                (v->dring_n - 1)];
+            /* Acquire: the slot and offset are valid once DIRTY shows. */
+            uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+
+            if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
+                break;
+            /* Adjacent pages of one slot become one range. */
+            if (n && e->slot == slot && e->offset == first + n) {
+                n++;
+            } else {
+                ring_run(vm, slot, first, n);
+                slot = e->slot;
+                first = e->offset;
+                n = 1;
+            }
+            /* Release: the kernel may collect the entry once it sees
+             * RESET (at KVM_RESET_DIRTY_RINGS). */
+            __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
+                             __ATOMIC_RELEASE);
+            v->dring_next++;
+            total++;
+        }
+        ring_run(vm, slot, first, n);
+    }
+    if (total && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+        return MT_EIO;
+    return total;
+}
+
 /* ---- vCPUs ------------------------------------------------------------------ */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -273,6 +396,17 @@ int mt_kvm_vcpu_new(mt_kvm_vm *vm, unsigned id, mt_as *memory, mt_as *io,
         v->run = NULL;
         goto fail_close;
     }
+    if (vm->dirty_ring_bytes) {
+        void *p = mmap(NULL, vm->dirty_ring_bytes, PROT_READ | PROT_WRITE,
+                       MAP_SHARED, v->fd,
+                       (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * vm->page);
+
+        if (p == MAP_FAILED)
+            goto fail_unmap;
+        v->dring = p;
+        v->dring_n = (uint32_t)(vm->dirty_ring_bytes /
+                                sizeof(struct kvm_dirty_gfn));
+    }
 #if defined(__x86_64__) || defined(__i386__)
     rc = set_host_cpuid(vm, v->fd);
     if (rc)
@@ -286,16 +420,18 @@ int mt_kvm_vcpu_new(mt_kvm_vm *vm, unsigned id, mt_as *memory, mt_as *io,
                                   sizeof(struct kvm_coalesced_mmio));
         vm->ring_owner = v;
     }
+    v->next = vm->vcpus;
+    vm->vcpus = v;
     vm->nr_vcpus++;
     *out = v;
     return 0;
 
-#if defined(__x86_64__) || defined(__i386__)
 fail_unmap:
     saved = errno;
+    if (v->dring)
+        munmap(v->dring, vm->dirty_ring_bytes);
     munmap(v->run, vm->run_size);
     errno = saved;
-#endif
 fail_close:
     saved = errno;
     close(v->fd);
@@ -318,6 +454,17 @@ void mt_kvm_vcpu_free(mt_kvm_vcpu *v)
         mt_kvm_vm_flush_coalesced(vm);
         vm->ring = NULL;
         vm->ring_owner = NULL;
+    }
+    /* What its dirty ring still holds is delivered before it goes. */
+    if (v->dring) {
+        mt__kvm_vm_harvest_rings(vm);
+        munmap(v->dring, vm->dirty_ring_bytes);
+    }
+    for (mt_kvm_vcpu **pp = &vm->vcpus; *pp; pp = &(*pp)->next) {
+        if (*pp == v) {
+            *pp = v->next;
+            break;
+        }
     }
     munmap(v->run, vm->run_size);
     close(v->fd);
@@ -424,6 +571,11 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
                      run->mmio.data,
                      run->mmio.len <= 8 ? run->mmio.len : 8,
                      run->mmio.is_write);
+        } else if (run->exit_reason == KVM_EXIT_DIRTY_RING_FULL) {
+            /* A ring is (nearly) full: empty them all and go on. */
+            if (mt__kvm_vm_harvest_rings(v->vm) < 0)
+                return MT_EIO;
+            continue;
         } else {
             break;
         }

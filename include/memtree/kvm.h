@@ -134,6 +134,12 @@ const char *mt_kvm_note(void *opaque, const struct mt_as *as,
  * mt_kvm_sync_dirty - fetch KVM's dirty log of every logging slot
  * (KVM_GET_DIRTY_LOG) and merge it into the blocks' dirty bitmaps (VGA
  * always and MIGRATION while global logging is on, as QEMU's fast path).
+ * Where KVM offers KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, mt_kvm_new() enables
+ * it (with KVM_DIRTY_LOG_INITIALLY_SET when offered: a slot's first fetch
+ * then reports every page) and each fetch is followed by
+ * KVM_CLEAR_DIRTY_LOG for exactly the pages it reported. When @vm of the
+ * options has a dirty ring (mt_kvm_vm_opts.dirty_ring_bytes), every
+ * vCPU's ring is harvested instead (then KVM_RESET_DIRTY_RINGS).
  * Also runs as the log_sync hook of the memory listener.
  */
 int mt_kvm_sync_dirty(mt_kvm *kvm);
@@ -167,10 +173,23 @@ typedef struct mt_kvm_vcpu mt_kvm_vcpu;
  * struct mt_kvm_vm_opts - zero-initialise, then set what you need.
  * @dev:  the KVM device; NULL means "/dev/kvm".
  * @type: the machine type argument of KVM_CREATE_VM (0 on x86).
+ * @dirty_ring_bytes: 0 (the default): dirty pages come from KVM's dirty
+ *        log bitmaps. Otherwise: the size of each vCPU's dirty ring
+ *        (KVM_CAP_DIRTY_LOG_RING_ACQ_REL where offered, else
+ *        KVM_CAP_DIRTY_LOG_RING), rounded up to a power of two of at least
+ *        64 KiB (16 bytes per entry); mt_kvm_vm_new() fails when KVM offers
+ *        no ring (MT_EIO, errno EOPNOTSUPP) or a smaller one (MT_EINVAL,
+ *        errno E2BIG). The memslot backend made with this VM (mt_kvm_opts
+ *        .vm) then harvests the rings at every log sync, before a logging
+ *        slot goes or stops logging, and when a vCPU is freed; the run loop
+ *        harvests them on KVM_EXIT_DIRTY_RING_FULL and resumes the guest.
+ *        A backend given only a VM descriptor (mt_kvm_opts.vm_fd) cannot
+ *        harvest rings: do not combine the two.
  */
 typedef struct mt_kvm_vm_opts {
     const char *dev;
     unsigned long type;
+    size_t dirty_ring_bytes;
 } mt_kvm_vm_opts;
 
 /**
@@ -193,6 +212,9 @@ void mt_kvm_vm_free(mt_kvm_vm *vm);
 
 /** mt_kvm_vm_fd - the VM descriptor (for mt_kvm_opts or own ioctls); -1 for NULL. */
 int mt_kvm_vm_fd(const mt_kvm_vm *vm);
+
+/** mt_kvm_vm_dirty_ring_bytes - size of each vCPU's dirty ring; 0 without a ring or for NULL. */
+size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm);
 
 /** mt_kvm_vm_sys_fd - the /dev/kvm descriptor; -1 for NULL. */
 int mt_kvm_vm_sys_fd(const mt_kvm_vm *vm);

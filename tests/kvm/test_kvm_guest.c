@@ -136,6 +136,8 @@ struct tvm {
     uint8_t *ramp;
     struct entry *script;
     unsigned n;
+    int ring_rc;        /* why the dirty ring could not be had, or 0 */
+    int ring_errno;
 };
 
 static mt_result ctl_write(void *opaque, uint64_t off, uint64_t value,
@@ -167,7 +169,7 @@ static void *load_guest(size_t *len)
     return n == ROM_SIZE ? buf : NULL;
 }
 
-static int setup(void **state)
+static int setup_with(void **state, size_t dirty_ring_bytes)
 {
     struct tvm *t = calloc(1, sizeof(*t));
     size_t len;
@@ -191,7 +193,15 @@ static int setup(void **state)
     MT_OK(mt_as_new(t->ctx, t->system, "memory", &t->mem));
     MT_OK(mt_as_new(t->ctx, t->io_root, "I/O", &t->io));
 
-    MT_OK(mt_kvm_vm_new(NULL, &t->vm));
+    if (dirty_ring_bytes) {
+        /* Without a ring, the test skips itself (after this setup). */
+        t->ring_rc = mt_kvm_vm_new(
+            &(mt_kvm_vm_opts){ .dirty_ring_bytes = dirty_ring_bytes },
+            &t->vm);
+        t->ring_errno = errno;
+    }
+    if (!t->vm)
+        MT_OK(mt_kvm_vm_new(NULL, &t->vm));
     MT_OK(mt_kvm_new(t->mem, &(mt_kvm_opts){ .vm = t->vm }, &t->kvm));
     MT_OK(mt_kvm_attach_io(t->kvm, t->io));
     MT_OK(mt_kvm_vcpu_new(t->vm, 0, t->mem, t->io, &t->vcpu));
@@ -200,6 +210,17 @@ static int setup(void **state)
     nacc = 0;
     *state = t;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, 0);
+}
+
+/* A VM whose vCPUs have 64 KiB dirty rings. */
+static int setup_ring(void **state)
+{
+    return setup_with(state, 64 * 1024);
 }
 
 static int teardown(void **state)
@@ -708,14 +729,47 @@ static void test_coalesced_pio(void **state)
     mt_region_unref(dev);
 }
 
-/* Dirty logging: the pages the guest stores to, and only those, are
- * reported after mt_kvm_sync_dirty(). */
-static void test_dirty_log(void **state)
+/* Run a script storing to @pages (of @n) of the region at @base, and a
+ * load from page 3; then sync and check that exactly @pages are dirty for
+ * VGA (clearing them). */
+static void dirty_round(struct tvm *t, mt_region *vram, uint64_t base,
+                        uint64_t size, const unsigned *pages, unsigned n,
+                        int code)
 {
-    struct tvm *t = *state;
+    bool dirty;
+
+    script_reset(t);
+    for (unsigned k = 0; k < n; k++)
+        op(t, OP_WRITE, 4, (uint32_t)(base + pages[k] * 0x1000 + 0x40),
+           0xd1d1d1d1 + (uint32_t)code);
+    op(t, OP_READ, 4, (uint32_t)(base + 0x3000), 0); /* loads don't count */
+    run_script(t, code);
+
+    MT_OK(mt_kvm_sync_dirty(t->kvm));
+    assert_int_equal(mt_kvm_error(t->kvm), 0);
+    for (unsigned pg = 0; pg < size / 0x1000; pg++) {
+        bool want = false;
+
+        for (unsigned k = 0; k < n; k++)
+            want |= pages[k] == pg;
+        MT_OK(mt_region_dirty_test_and_clear(vram, pg * 0x1000, 0x1000,
+                                             MT_DIRTY_CLIENT_VGA, &dirty));
+        if (dirty != want)
+            fail_msg("round %d, page %u: dirty %d, expected %d", code, pg,
+                     dirty, want);
+    }
+}
+
+/* Dirty logging, in whichever mode the VM is in: the pages the guest
+ * stores to, and only those, are reported after mt_kvm_sync_dirty(); a
+ * sync after no stores reports nothing; stores after a sync (to pages
+ * reported before, too: they must have been write-protected again) are
+ * reported by the next one. */
+static void dirty_log_rounds(struct tvm *t)
+{
     mt_region *vram;
     const uint64_t base = 0x200000, size = 0x10000;
-    const unsigned pages[] = { 1, 4, 5, 15 };
+    const unsigned first[] = { 1, 4, 5, 15 }, second[] = { 0, 4, 9 };
     bool dirty;
 
     MT_OK(mt_region_new_ram(t->ctx, "vram", size, &vram));
@@ -728,33 +782,75 @@ static void test_dirty_log(void **state)
     MT_OK(mt_region_dirty_test_and_clear(vram, 0, size, MT_DIRTY_CLIENT_VGA,
                                          &dirty));
 
-    script_reset(t);
-    for (unsigned k = 0; k < sizeof(pages) / sizeof(pages[0]); k++)
-        op(t, OP_WRITE, 4, (uint32_t)(base + pages[k] * 0x1000 + 0x40),
-           0xd1d1d1d1);
-    op(t, OP_READ, 4, (uint32_t)(base + 0x3000), 0); /* loads don't count */
-    run_script(t, 12);
-
-    MT_OK(mt_kvm_sync_dirty(t->kvm));
-    assert_int_equal(mt_kvm_error(t->kvm), 0);
-    for (unsigned pg = 0; pg < size / 0x1000; pg++) {
-        bool want = false;
-
-        for (unsigned k = 0; k < sizeof(pages) / sizeof(pages[0]); k++)
-            want |= pages[k] == pg;
-        MT_OK(mt_region_dirty_test_and_clear(vram, pg * 0x1000, 0x1000,
-                                             MT_DIRTY_CLIENT_VGA, &dirty));
-        if (dirty != want)
-            fail_msg("page %u: dirty %d, expected %d", pg, dirty, want);
-    }
-    /* KVM cleared its log when it was read: nothing new now. */
+    dirty_round(t, vram, base, size, first, 4, 12);
+    /* The log was cleared when it was read: nothing new now. */
     MT_OK(mt_kvm_sync_dirty(t->kvm));
     MT_OK(mt_region_dirty_test_and_clear(vram, 0, size, MT_DIRTY_CLIENT_VGA,
                                          &dirty));
     assert_false(dirty);
+    dirty_round(t, vram, base, size, second, 3, 16);
+    MT_OK(mt_kvm_sync_dirty(t->kvm));
+    MT_OK(mt_region_dirty_test_and_clear(vram, 0, size, MT_DIRTY_CLIENT_VGA,
+                                         &dirty));
+    assert_false(dirty);
+    assert_int_equal(((uint32_t *)mt_region_ram_ptr(vram))[(0x5000 + 0x40) / 4],
+                     0xd1d1d1d1 + 12);
     assert_int_equal(((uint32_t *)mt_region_ram_ptr(vram))[(0x4000 + 0x40) / 4],
-                     0xd1d1d1d1);
+                     0xd1d1d1d1 + 16);
+    /* Unmapping a logging slot harvests it first (nothing is pending). */
+    MT_OK(mt_region_del_subregion(t->system, vram));
+    assert_int_equal(mt_kvm_error(t->kvm), 0);
     mt_region_unref(vram);
+}
+
+/* The dirty log (with manual protection where KVM offers it). */
+static void test_dirty_log(void **state)
+{
+    struct tvm *t = *state;
+    int manual = mt_kvm_vm_check_extension(
+        t->vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+
+    if (manual & KVM_DIRTY_LOG_INITIALLY_SET) {
+        /* Manual protection with INITIALLY_SET is on: a slot's first
+         * fetch reports every page, even those no one wrote. */
+        mt_region *r;
+        bool dirty;
+
+        MT_OK(mt_region_new_ram(t->ctx, "probe", 0x4000, &r));
+        MT_OK(mt_region_add_subregion(t->system, 0x400000, r));
+        MT_OK(mt_region_set_dirty_log(r, true));
+        MT_OK(mt_region_dirty_test_and_clear(r, 0, 0x4000,
+                                             MT_DIRTY_CLIENT_VGA, &dirty));
+        assert_true(dirty);
+        MT_OK(mt_kvm_sync_dirty(t->kvm));
+        for (unsigned pg = 0; pg < 4; pg++) {
+            MT_OK(mt_region_dirty_test_and_clear(r, pg * 0x1000, 0x1000,
+                                                 MT_DIRTY_CLIENT_VGA,
+                                                 &dirty));
+            assert_true(dirty);
+        }
+        MT_OK(mt_kvm_sync_dirty(t->kvm));
+        MT_OK(mt_region_dirty_test_and_clear(r, 0, 0x4000,
+                                             MT_DIRTY_CLIENT_VGA, &dirty));
+        assert_false(dirty);
+        MT_OK(mt_region_del_subregion(t->system, r));
+        mt_region_unref(r);
+    }
+    dirty_log_rounds(t);
+}
+
+/* The dirty ring: the same rounds, harvested from the vCPU's ring. */
+static void test_dirty_ring(void **state)
+{
+    struct tvm *t = *state;
+
+    if (t->ring_rc) {
+        printf("SKIP: no dirty ring here: %s (%s)\n",
+               mt_err_name(t->ring_rc), strerror(t->ring_errno));
+        skip();
+    }
+    assert_int_equal(mt_kvm_vm_dirty_ring_bytes(t->vm), 64 * 1024);
+    dirty_log_rounds(t);
 }
 
 /* Remapping while the vCPU is stopped: an MMIO region and a RAM region
@@ -881,6 +977,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_coalesced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coalesced_pio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dirty_ring, setup_ring,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
     };
