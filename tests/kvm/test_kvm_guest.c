@@ -853,6 +853,40 @@ static void test_dirty_ring(void **state)
     dirty_log_rounds(t);
 }
 
+/* More stores than a 64 KiB ring holds (4096 entries): KVM exits with
+ * KVM_EXIT_DIRTY_RING_FULL, the run loop harvests and resumes, and every
+ * page stored to is reported. */
+static void test_dirty_ring_full(void **state)
+{
+    struct tvm *t = *state;
+    mt_region *big;
+    const uint64_t base = 0x1000000, pages = 6144, size = pages * 0x1000;
+    mt_dirty_snapshot *snap;
+    bool dirty;
+
+    if (t->ring_rc) {
+        printf("SKIP: no dirty ring here: %s (%s)\n",
+               mt_err_name(t->ring_rc), strerror(t->ring_errno));
+        skip();
+    }
+    MT_OK(mt_region_new_ram(t->ctx, "big", size, &big));
+    MT_OK(mt_region_add_subregion(t->system, base, big));
+    MT_OK(mt_region_set_dirty_log(big, true));
+    MT_OK(mt_kvm_sync_dirty(t->kvm));
+    MT_OK(mt_region_dirty_test_and_clear(big, 0, size, MT_DIRTY_CLIENT_VGA,
+                                         &dirty));
+    script_reset(t);
+    for (uint64_t pg = 0; pg < pages; pg++)
+        op(t, OP_WRITE, 1, (uint32_t)(base + pg * 0x1000 + 8), 0x77);
+    run_script(t, 17);
+    MT_OK(mt_kvm_sync_dirty(t->kvm));
+    assert_int_equal(mt_kvm_error(t->kvm), 0);
+    MT_OK(mt_region_dirty_snapshot(big, 0, size, MT_DIRTY_CLIENT_VGA, &snap));
+    assert_int_equal(mt_dirty_snapshot_count(snap), pages);
+    mt_dirty_snapshot_free(snap);
+    mt_region_unref(big);
+}
+
 /* Remapping while the vCPU is stopped: an MMIO region and a RAM region
  * moved between runs are found at their new addresses only. */
 static void test_remap(void **state)
@@ -978,6 +1012,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_coalesced_pio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_ring, setup_ring,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dirty_ring_full, setup_ring,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_remap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kick, setup, teardown),
