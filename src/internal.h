@@ -313,7 +313,7 @@ void mt__ram_block_free(mt_region *r);
 void mt__dirty_mark(mt_region *r, uint64_t off, uint64_t len, unsigned mask);
 void mt__dirty_clear(mt_region *r, uint64_t off, uint64_t len);
 /* Set @r's size without the checks of mt_region_set_size (RAM resize). */
-void mt__region_set_size(mt_region *r, uint64_t size);
+int mt__region_set_size(mt_region *r, uint64_t size);
 
 /* Flat views (flatview.c, render.c). */
 mt_region *mt__physical_root(mt_region *root);
@@ -329,6 +329,17 @@ void mt__flatview_set_root_link(mt_region *root, mt_flatview *fv);
 int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out);
 void mt__flatview_ref(mt_flatview *fv);
 int mt__flatview_new_empty(mt_ctx *ctx, mt_flatview **out);
+
+/* Can @b follow @a as one range? Same region at contiguous offsets with
+ * equal flags (QEMU's flatview_simplify). */
+static inline bool mt__can_merge(const mt_flat_range *a,
+                                 const mt_flat_range *b)
+{
+    return a->last + 1 == b->start && a->region == b->region &&
+           a->offset + (a->last - a->start) + 1 == b->offset &&
+           a->readonly == b->readonly && a->nonvolatile == b->nonvolatile &&
+           a->romd == b->romd && a->dirty_log_mask == b->dirty_log_mask;
+}
 
 /* Storage of a view's ranges: every file goes through these. */
 static inline size_t mt__fv_count(const mt_flatview *fv)

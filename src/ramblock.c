@@ -430,6 +430,7 @@ int mt_region_ram_resize(mt_region *r, uint64_t new_size)
 {
     mt_ramblock *b;
     uint64_t aligned, old;
+    int rc = 0;
 
     if (!r)
         return MT_EINVAL;
@@ -443,11 +444,11 @@ int mt_region_ram_resize(mt_region *r, uint64_t new_size)
         return MT_EINVAL;
     if (aligned == b->used) {
         if ((uint64_t)r->size != new_size) {
-            mt__region_set_size(r, new_size);
+            rc = mt__region_set_size(r, new_size);
             if (b->resized)
                 b->resized(b->resized_opaque, r, new_size);
         }
-        return 0;
+        return rc;
     }
     if (!b->resizeable || aligned > b->max)
         return MT_EINVAL;
@@ -455,10 +456,11 @@ int mt_region_ram_resize(mt_region *r, uint64_t new_size)
     mt__dirty_clear(r, 0, old);
     b->used = aligned;
     mt__dirty_mark(r, 0, aligned, (1u << MT_DIRTY_NR_CLIENTS) - 1);
-    mt__region_set_size(r, new_size);
+    rc = mt__region_set_size(r, new_size); /* MT_ENOMEM: the view follows
+                                               at the next commit */
     if (b->resized)
         b->resized(b->resized_opaque, r, new_size);
-    return 0;
+    return rc;
 }
 
 uint64_t mt_region_ram_max_size(const mt_region *r)

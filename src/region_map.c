@@ -173,6 +173,13 @@ int mt_region_set_size(mt_region *r, uint64_t size)
     if (r->kind == MT_REGION_ALIAS &&
         mt__alias_window_overflows(r->alias_offset, s))
         return MT_ERANGE;
+    return mt__region_set_size(r, size);
+}
+
+int mt__region_set_size(mt_region *r, uint64_t size)
+{
+    mt_u128 s = mt__size_from_api(size);
+
     if (r->size == s)
         return 0;
     mt_begin(r->ctx);
@@ -180,19 +187,6 @@ int mt_region_set_size(mt_region *r, uint64_t size)
     r->size = s;
     mt__subs_moved(r);
     return mt_commit(r->ctx);
-}
-
-void mt__region_set_size(mt_region *r, uint64_t size)
-{
-    mt_u128 s = mt__size_from_api(size);
-
-    if (r->size == s)
-        return;
-    mt_begin(r->ctx);
-    mt__dirty(r, 0, s > r->size ? s : r->size, true);
-    r->size = s;
-    mt__subs_moved(r);
-    mt_commit(r->ctx);
 }
 
 /* Common tail of the boolean attribute setters. */

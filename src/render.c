@@ -194,14 +194,6 @@ static void render_region(render_state *st, mt_region *mr, mt_i128 base,
         paint_leaf(st, mr, base, rs, re, a);
 }
 
-static bool can_merge(const mt_flat_range *a, const mt_flat_range *b)
-{
-    return a->last + 1 == b->start && a->region == b->region &&
-           a->offset + (a->last - a->start) + 1 == b->offset &&
-           a->readonly == b->readonly && a->nonvolatile == b->nonvolatile &&
-           a->romd == b->romd && a->dirty_log_mask == b->dirty_log_mask;
-}
-
 typedef struct collect_state {
     const render_state *st;
     mt_flat_range *out;
@@ -215,7 +207,7 @@ static void collect_piece(void *opaque, const mt_itree_node *node)
     collect_state *cs = opaque;
     const mt_flat_range *fr = &cs->st->pieces[node->item];
 
-    if (cs->n && can_merge(&cs->out[cs->n - 1], fr))
+    if (cs->n && mt__can_merge(&cs->out[cs->n - 1], fr))
         cs->out[cs->n - 1].last = fr->last;
     else
         cs->out[cs->n++] = *fr;

@@ -187,18 +187,10 @@ static void normalize_windows(mt_flatview *fv)
     fv->nr_pend = out;
 }
 
-static bool can_merge(const mt_flat_range *a, const mt_flat_range *b)
-{
-    return a->last + 1 == b->start && a->region == b->region &&
-           a->offset + (a->last - a->start) + 1 == b->offset &&
-           a->readonly == b->readonly && a->nonvolatile == b->nonvolatile &&
-           a->romd == b->romd && a->dirty_log_mask == b->dirty_log_mask;
-}
-
 /* Append @fr to @out (capacity ensured), merging with the last entry. */
 static void push_merged(mt_flat_range *out, size_t *n, const mt_flat_range *fr)
 {
-    if (*n && can_merge(&out[*n - 1], fr))
+    if (*n && mt__can_merge(&out[*n - 1], fr))
         out[*n - 1].last = fr->last;
     else
         out[(*n)++] = *fr;
@@ -245,14 +237,14 @@ static int patch_window(mt_ctx *ctx, mt_flatview *fv, mt_u128 lo, mt_u128 hi,
         push_merged(repl, &nr, &right);
     }
     /* Seams with the untouched neighbours. */
-    if (nr && i > 0 && can_merge(mt__fv_at(fv, i - 1), &repl[0])) {
+    if (nr && i > 0 && mt__can_merge(mt__fv_at(fv, i - 1), &repl[0])) {
         uint64_t last = repl[0].last;
 
         repl[0] = *mt__fv_at(fv, i - 1);
         repl[0].last = last;
         i--;
     }
-    if (nr && j < count && can_merge(&repl[nr - 1], mt__fv_at(fv, j))) {
+    if (nr && j < count && mt__can_merge(&repl[nr - 1], mt__fv_at(fv, j))) {
         repl[nr - 1].last = mt__fv_at(fv, j)->last;
         j++;
     }
