@@ -1013,5 +1013,6 @@ int mt_mtree_load(mt_ctx *ctx, const char *dump, size_t dump_len,
 #endif
 
 #include "memtree/kvm.h"
+#include "memtree/snapshot.h"
 
 #endif /* MEMTREE_H */

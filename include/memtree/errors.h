@@ -26,7 +26,9 @@ extern "C" {
     X(MT_EPARSE,   -8, "malformed input")                                       \
     X(MT_EIO,      -9, "input/output error")                                    \
     X(MT_ESTATE,  -10, "call not valid in the current state")                  \
-    X(MT_EINUSE,  -11, "object still in use")
+    X(MT_EINUSE,  -11, "object still in use")                                  \
+    X(MT_EMISMATCH, -12, "snapshot does not match the context's layout")       \
+    X(MT_ECORRUPT, -13, "corrupt or truncated data (checksum or format)")
 
 /** Error codes: 0 for success, negative for errors (see MT_ERRNO_MAP). */
 enum mt_errno {
@@ -34,7 +36,7 @@ enum mt_errno {
 #define MT__ERRNO_ENUM(sym, val, msg) sym = (val),
     MT_ERRNO_MAP(MT__ERRNO_ENUM)
 #undef MT__ERRNO_ENUM
-    MT__ERRNO_LAST = -12
+    MT__ERRNO_LAST = -14
 };
 
 /**
