@@ -98,4 +98,7 @@ void bench_b(void);
 void bench_dirty(void);
 void bench_hva(void);
 
+/* Snapshots (bench_snapshot.c). */
+void bench_reset(void);
+
 #endif /* MT_BENCH_H */
