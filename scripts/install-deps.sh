@@ -16,9 +16,12 @@ set -euo pipefail
 # (readable sanitizer stack traces) and the coverage tools.
 # doxygen builds the API reference (`cmake --build build --target docs`).
 # nasm assembles the guests of the KVM tests and of `make demo`.
+# libtsan2 is gcc 12's ThreadSanitizer runtime (the build-tsan/ tree of
+# `make check`, -DMEMTREE_SANITIZE=thread).
 PACKAGES=(
     build-essential gcc make cmake pkg-config
     libcmocka-dev liburcu-dev
+    libtsan2
     clang llvm libclang-rt-14-dev
     python3 gdb doxygen
     nasm
