@@ -9,9 +9,15 @@
  *   (memtree/errors.h). No call aborts on bad input.
  * - All state lives in an mt_ctx. Objects from one context must not be
  *   mixed with another context (MT_EINVAL).
- * - Threading: unless a declaration says otherwise, a context and every
- *   object created from it must be used by one thread at a time (the
- *   caller serialises). Thread-safe calls say "Thread-safe".
+ * - Threading (docs/locking.md): every call is thread-safe. Calls that
+ *   change or inspect the topology take the context's writer lock, a
+ *   recursive mutex also held for a whole transaction (mt_begin to
+ *   mt_commit); calls marked "Lock-free" (accesses, loads, stores,
+ *   translate, DMA maps) take no context lock: they read the published
+ *   flat view inside an RCU read-side section, so they never wait for a
+ *   commit and a commit never waits for them. Callbacks (device ops) run
+ *   on the accessing thread with no memtree lock held; listener hooks run
+ *   on the committing thread with the writer lock held.
  * - Ranges are [start, last] with an inclusive last address, so a range may
  *   reach 2^64-1. Region sizes are uint64_t where MT_SIZE_FULL (UINT64_MAX)
  *   means 2^64, as in QEMU; a size of exactly 2^64-1 cannot be expressed.
@@ -58,7 +64,9 @@ typedef struct mt_flatview mt_flatview;
  * @realloc: like realloc(ptr, size).
  * @free:    like free(ptr); must accept NULL.
  * @opaque:  passed first to each hook.
- * All three hooks must be set, or the struct not given at all.
+ * All three hooks must be set, or the struct not given at all. When
+ * several threads use the context the hooks must be thread-safe: readers
+ * allocate a view's lookup cache and DMA bounce buffers.
  */
 typedef struct mt_allocator {
     void *(*alloc)(void *opaque, size_t size);
@@ -81,7 +89,9 @@ int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc);
  * @ctx: the context, or NULL (no-op).
  * Destroys every address space (in reverse creation order) and frees every
  * region, whatever its reference count. Every handle obtained from @ctx is
- * invalid afterwards. Must not be called inside a transaction callback.
+ * invalid afterwards. Waits for an RCU grace period when views are still
+ * pending reclamation. Must not be called inside a transaction, a callback
+ * or an mt_read_lock() section, nor while another thread uses @ctx.
  */
 void mt_ctx_free(mt_ctx *ctx);
 
@@ -95,6 +105,10 @@ void mt_ctx_free(mt_ctx *ctx);
  * Every mutator below opens and commits its own transaction, so changes
  * made inside an outer begin/commit pair are rendered once, at the
  * outermost mt_commit().
+ * Takes @ctx's writer lock (recursive) until the matching mt_commit(), on
+ * the same thread: other threads' changes wait, accesses do not. Do not
+ * wait inside a transaction for a thread that may itself change the map
+ * (a vCPU whose device callback remaps a BAR, say): that deadlocks.
  */
 void mt_begin(mt_ctx *ctx);
 
@@ -109,8 +123,40 @@ void mt_begin(mt_ctx *ctx);
  */
 int mt_commit(mt_ctx *ctx);
 
-/** mt_transaction_depth - number of open transactions on @ctx. */
+/** mt_transaction_depth - number of open transactions on @ctx (waits for
+ *  another thread's transaction to end). */
 unsigned mt_transaction_depth(const mt_ctx *ctx);
+
+/**
+ * mt_read_lock - enter an RCU read-side section.
+ * @ctx: the context (NULL: no-op).
+ * Inside the section, what a lock-free call returned stays valid even if
+ * another thread changes the map meanwhile: the region pointer from
+ * mt_as_translate(), the records of mt_flatview_range() of a view you got
+ * there. Sections nest and are cheap (no lock, no syscall). Lock-free.
+ * Inside a section do not call mt_ctx_free() or block for long: memory
+ * retired by commits is freed only after every section that could see it
+ * has ended. Changing the map inside a section is allowed.
+ */
+void mt_read_lock(mt_ctx *ctx);
+
+/** mt_read_unlock - leave the section opened by mt_read_lock(). Lock-free. */
+void mt_read_unlock(mt_ctx *ctx);
+
+/**
+ * mt_ctx_synchronize - free now what commits have retired.
+ * @ctx: the context.
+ * Views replaced by a commit, and the regions only they still held (a RAM
+ * region deleted from the map, with its memory), are freed after an RCU
+ * grace period, asynchronously: by a later writer call once liburcu has
+ * seen the grace period pass (typically within ~10 ms). This call waits for
+ * one grace period and frees everything retired before it, so memory is
+ * back when it returns (use it before measuring memory, or after removing
+ * a large RAM region). Takes the writer lock briefly, not while waiting.
+ * Returns 0, MT_EINVAL, or MT_ESTATE when called inside a read-side
+ * section (mt_read_lock, a device callback), where waiting would deadlock.
+ */
+int mt_ctx_synchronize(mt_ctx *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* MMIO callbacks (used by I/O regions and ROM devices)                      */

@@ -122,12 +122,29 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
     return res;
 }
 
+/*
+ * Every entry point below is a reader: it runs inside an RCU read-side
+ * section and uses the one view it loaded there, so a commit on another
+ * thread neither blocks it nor frees what it reads (rcu.c). Device
+ * callbacks run inside that section too, without any lock held.
+ */
+static mt_result as_rw(mt_as *as, uint64_t addr, mt_attrs attrs,
+                       uint8_t *buf, uint64_t len, bool is_write)
+{
+    mt_result res;
+
+    mt__read_lock(as->ctx);
+    res = fv_rw(mt__as_view(as), addr, attrs, buf, len, is_write);
+    mt__read_unlock(as->ctx);
+    return res;
+}
+
 mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
                      uint64_t len)
 {
     if (!as || (!buf && len))
         return MT_TX_DECODE_ERROR;
-    return fv_rw(as->view, addr, attrs, buf, len, false);
+    return as_rw(as, addr, attrs, buf, len, false);
 }
 
 mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
@@ -135,7 +152,7 @@ mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
 {
     if (!as || (!buf && len))
         return MT_TX_DECODE_ERROR;
-    return fv_rw(as->view, addr, attrs, (uint8_t *)buf, len, true);
+    return as_rw(as, addr, attrs, (uint8_t *)buf, len, true);
 }
 
 mt_result mt_as_rw(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
@@ -150,11 +167,14 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
 {
     const uint8_t *p = buf;
 
+    mt_flatview *fv;
+
     (void)attrs;
     if (!as || (!buf && len))
         return MT_TX_DECODE_ERROR;
+    mt__read_lock(as->ctx);
+    fv = mt__as_view(as);
     while (len) {
-        mt_flatview *fv = as->view;
         const mt_flat_range *fr = mt__lookup(fv, addr);
         uint64_t l;
 
@@ -165,7 +185,7 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
 
             l = piece_len(fr, addr, len);
             if (mt__is_ram(mr) || (mr->kind == MT_REGION_ROM_DEVICE &&
-                                   mr->romd_mode)) {
+                                   fr->romd)) {
                 uint64_t xlat = fr->offset + (addr - fr->start);
 
                 memcpy((uint8_t *)mr->host + xlat, p, l);
@@ -177,6 +197,7 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
         addr += l;
         len -= l;
     }
+    mt__read_unlock(as->ctx);
     return MT_TX_OK;
 }
 
@@ -190,12 +211,12 @@ static bool valid_size(unsigned size)
  * @addr. Returns MT_TX_OK with *@fr set when the caller should go on, or
  * the result to return (holes, attrs.memory refusals, bad sizes).
  */
-static mt_result ldst_range(mt_as *as, uint64_t addr, unsigned size,
+static mt_result ldst_range(mt_flatview *fv, uint64_t addr, unsigned size,
                             mt_attrs attrs, const mt_flat_range **fr)
 {
-    if (!as || !valid_size(size))
+    if (!valid_size(size))
         return MT_TX_DECODE_ERROR;
-    *fr = mt__lookup(as->view, addr);
+    *fr = mt__lookup(fv, addr);
     if (!*fr)
         return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
     if (attrs.memory && !mt__is_ram((*fr)->region))
@@ -210,16 +231,12 @@ static bool ldst_direct(const mt_flat_range *fr, uint64_t addr,
     return piece_len(fr, addr, size) == size && (fr->mt__access & bit);
 }
 
-mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
-                     mt_endian endian, mt_attrs attrs, uint64_t *value)
+static mt_result as_load(mt_flatview *fv, uint64_t addr, unsigned size,
+                         mt_endian endian, mt_attrs attrs, uint64_t *value)
 {
     const mt_flat_range *fr;
-    mt_result res;
+    mt_result res = ldst_range(fv, addr, size, attrs, &fr);
 
-    if (!value)
-        return MT_TX_DECODE_ERROR;
-    *value = 0;
-    res = ldst_range(as, addr, size, attrs, &fr);
     if (res != MT_TX_OK)
         return res;
     if (!ldst_direct(fr, addr, size, MT__ACCESS_READ))
@@ -230,12 +247,28 @@ mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
     return MT_TX_OK;
 }
 
-mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
-                      mt_endian endian, mt_attrs attrs, uint64_t value)
+mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
+                     mt_endian endian, mt_attrs attrs, uint64_t *value)
+{
+    mt_result res;
+
+    if (!value)
+        return MT_TX_DECODE_ERROR;
+    *value = 0;
+    if (!as)
+        return MT_TX_DECODE_ERROR;
+    mt__read_lock(as->ctx);
+    res = as_load(mt__as_view(as), addr, size, endian, attrs, value);
+    mt__read_unlock(as->ctx);
+    return res;
+}
+
+static mt_result as_store(mt_flatview *fv, uint64_t addr, unsigned size,
+                          mt_endian endian, mt_attrs attrs, uint64_t value)
 {
     const mt_flat_range *fr;
     uint64_t xlat;
-    mt_result res = ldst_range(as, addr, size, attrs, &fr);
+    mt_result res = ldst_range(fv, addr, size, attrs, &fr);
 
     if (res != MT_TX_OK)
         return res;
@@ -250,36 +283,51 @@ mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
     return MT_TX_OK;
 }
 
+mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
+                      mt_endian endian, mt_attrs attrs, uint64_t value)
+{
+    mt_result res;
+
+    if (!as)
+        return MT_TX_DECODE_ERROR;
+    mt__read_lock(as->ctx);
+    res = as_store(mt__as_view(as), addr, size, endian, attrs, value);
+    mt__read_unlock(as->ctx);
+    return res;
+}
+
 int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
                     mt_region **region, uint64_t *offset, uint64_t *len)
 {
     const mt_flat_range *fr;
+    mt_flatview *fv;
 
     (void)attrs;
     if (!as || !region || !offset || !len)
         return MT_EINVAL;
-    fr = mt__lookup(as->view, addr);
+    mt__read_lock(as->ctx);
+    fv = mt__as_view(as);
+    fr = mt__lookup(fv, addr);
     if (!fr) {
         *region = NULL;
         *offset = 0;
         if (*len)
-            *len = hole_len(as->view, addr, *len);
-        return 0;
+            *len = hole_len(fv, addr, *len);
+    } else {
+        *region = fr->region;
+        *offset = fr->offset + (addr - fr->start);
+        if (*len)
+            *len = piece_len(fr, addr, *len);
     }
-    *region = fr->region;
-    *offset = fr->offset + (addr - fr->start);
-    if (*len)
-        *len = piece_len(fr, addr, *len);
+    mt__read_unlock(as->ctx);
     return 0;
 }
 
-bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
-                        bool is_write, mt_attrs attrs)
+static bool fv_access_valid(mt_flatview *fv, uint64_t addr, uint64_t len,
+                            bool is_write, mt_attrs attrs)
 {
-    if (!as)
-        return false;
     while (len) {
-        const mt_flat_range *fr = mt__lookup(as->view, addr);
+        const mt_flat_range *fr = mt__lookup(fv, addr);
         mt_region *mr;
         uint64_t l, xlat;
 
@@ -290,7 +338,8 @@ bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
         xlat = fr->offset + (addr - fr->start);
         if (attrs.memory && !mt__is_ram(mr))
             return false;
-        if (!(is_write ? mt__direct_write(mr) : mt__direct_read(mr))) {
+        if (!(fr->mt__access &
+              (is_write ? MT__ACCESS_WRITE : MT__ACCESS_READ))) {
             l = mt__access_size(mr, l, xlat);
             if (!mt__access_valid(mr, xlat, (unsigned)l, is_write, attrs))
                 return false;
@@ -299,4 +348,17 @@ bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
         len -= l;
     }
     return true;
+}
+
+bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
+                        bool is_write, mt_attrs attrs)
+{
+    bool ok;
+
+    if (!as)
+        return false;
+    mt__read_lock(as->ctx);
+    ok = fv_access_valid(mt__as_view(as), addr, len, is_write, attrs);
+    mt__read_unlock(as->ctx);
+    return ok;
 }

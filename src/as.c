@@ -15,6 +15,7 @@ int mt_as_new(mt_ctx *ctx, mt_region *root, const char *name, mt_as **out)
     if (!ctx || !root || !out || root->ctx != ctx)
         return MT_EINVAL;
     *out = NULL;
+    MT_LOCKED(ctx);
     rc = mt__grow(ctx, (void **)&ctx->as, &ctx->cap_as, ctx->nr_as + 1,
                   sizeof(*ctx->as));
     if (rc)
@@ -23,7 +24,8 @@ int mt_as_new(mt_ctx *ctx, mt_region *root, const char *name, mt_as **out)
     if (!as)
         return MT_ENOMEM;
     as->name = mt__strdup(ctx, name ? name : "anonymous");
-    if (!as->name) {
+    if (!as->name || pthread_mutex_init(&as->map_lock, NULL)) {
+        mt__free(ctx, as->name);
         mt__free(ctx, as);
         return MT_ENOMEM;
     }
@@ -50,6 +52,7 @@ void mt_as_free(mt_as *as)
     if (!as)
         return;
     ctx = as->ctx;
+    MT_LOCKED(ctx);
     for (i = 0; i < ctx->nr_as; i++) {
         if (ctx->as[i] == as) {
             memmove(&ctx->as[i], &ctx->as[i + 1],
@@ -64,6 +67,7 @@ void mt_as_free(mt_as *as)
     mt__flatview_use(as->view, false);
     mt_flatview_unref(as->view);
     mt_region_unref(as->root);
+    pthread_mutex_destroy(&as->map_lock);
     mt__free(ctx, as->name);
     mt__free(ctx, as);
 }
@@ -80,20 +84,34 @@ mt_region *mt_as_root(const mt_as *as)
 
 size_t mt_ctx_nr_as(const mt_ctx *ctx)
 {
-    return ctx ? ctx->nr_as : 0;
+    if (!ctx)
+        return 0;
+    MT_LOCKED((mt_ctx *)ctx);
+    return ctx->nr_as;
 }
 
 mt_as *mt_ctx_as(const mt_ctx *ctx, size_t i)
 {
-    if (!ctx || i >= ctx->nr_as)
+    if (!ctx)
+        return NULL;
+    MT_LOCKED((mt_ctx *)ctx);
+    if (i >= ctx->nr_as)
         return NULL;
     return ctx->as[i];
 }
 
 mt_flatview *mt_as_flatview(mt_as *as)
 {
+    mt_flatview *fv;
+
     if (!as)
         return NULL;
-    mt__flatview_ref(as->view);
-    return as->view;
+    /* Lock-free: the view published now, unless a commit retires it
+     * between the load and the reference; then the newer one. */
+    mt__read_lock(as->ctx);
+    do
+        fv = mt__as_view(as);
+    while (!mt__flatview_tryref(fv));
+    mt__read_unlock(as->ctx);
+    return fv;
 }

@@ -84,6 +84,7 @@ int mt_region_add_coalescing(mt_region *r, uint64_t offset, uint64_t size)
 
     if (!r || !size)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if ((mt_u128)offset + size > r->size)
         return MT_ERANGE;
     rc = mt__grow(r->ctx, (void **)&r->coalesced, &r->cap_coalesced,
@@ -99,6 +100,7 @@ int mt_region_clear_coalescing(mt_region *r)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     for (size_t k = 0; k < r->nr_coalesced; k++)
         announce(r, &r->coalesced[k], false);
     r->nr_coalesced = 0;
@@ -109,6 +111,7 @@ int mt_region_set_coalescing(mt_region *r)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->size == 0)
         return 0;
     mt_region_clear_coalescing(r);

@@ -104,8 +104,15 @@ int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc)
         return MT_ENOMEM;
     memset(ctx, 0, sizeof(*ctx));
     ctx->alloc = a;
+    rc = mt__lock_init(ctx);
+    if (rc) {
+        a.free(a.opaque, ctx);
+        return rc;
+    }
     rc = mt__flatview_new_empty(ctx, &ctx->empty_view);
     if (rc) {
+        mt__reclaim_all(ctx); /* the half-built view's grace period */
+        pthread_mutex_destroy(&ctx->lock);
         a.free(a.opaque, ctx);
         return rc;
     }
@@ -119,6 +126,9 @@ void mt_ctx_free(mt_ctx *ctx)
         return;
     while (ctx->nr_as)
         mt_as_free(ctx->as[ctx->nr_as - 1]);
+    /* Views dropped so far (and by the commits before) wait for their
+     * grace period: let it pass, then free them the normal way. */
+    mt__reclaim_all(ctx);
     mt__free(ctx, ctx->as);
     mt__free(ctx, ctx->listeners);
     for (size_t i = 0; i < ctx->nr_recs; i++)
@@ -148,6 +158,7 @@ void mt_ctx_free(mt_ctx *ctx)
     }
     while (ctx->regions)
         mt__region_destroy(ctx->regions);
+    pthread_mutex_destroy(&ctx->lock);
     ctx->alloc.free(ctx->alloc.opaque, ctx);
 }
 
@@ -156,10 +167,14 @@ void mt__mark_pending(mt_ctx *ctx)
     ctx->update_pending = true;
 }
 
+/* A transaction holds the writer lock from mt_begin to its mt_commit: one
+ * lock level per open transaction. */
 void mt_begin(mt_ctx *ctx)
 {
-    if (ctx)
-        ctx->depth++;
+    if (!ctx)
+        return;
+    mt__lock(ctx);
+    ctx->depth++;
 }
 
 int mt_commit(mt_ctx *ctx)
@@ -168,8 +183,11 @@ int mt_commit(mt_ctx *ctx)
 
     if (!ctx)
         return MT_EINVAL;
-    if (ctx->depth == 0)
+    mt__lock(ctx);
+    if (ctx->depth == 0) {
+        mt__unlock(ctx);
         return MT_ESTATE;
+    }
     if (ctx->depth == 1 && ctx->update_pending) {
         /* Render with the transaction still open, so that nothing done
          * while publishing can start a nested render. */
@@ -183,10 +201,19 @@ int mt_commit(mt_ctx *ctx)
             ctx->ioeventfd_pending = false;
     }
     ctx->depth--;
+    mt__unlock(ctx); /* this call's */
+    mt__unlock(ctx); /* the transaction's, taken by mt_begin */
     return rc;
 }
 
 unsigned mt_transaction_depth(const mt_ctx *ctx)
 {
-    return ctx ? ctx->depth : 0;
+    unsigned d;
+
+    if (!ctx)
+        return 0;
+    mt__lock((mt_ctx *)ctx);
+    d = ctx->depth;
+    mt__unlock((mt_ctx *)ctx);
+    return d;
 }

@@ -322,6 +322,7 @@ int mt_ctx_set_code_tracking(mt_ctx *ctx, bool on)
 {
     if (!ctx)
         return MT_EINVAL;
+    MT_LOCKED(ctx);
     if (ctx->code_tracking == on)
         return 0;
     mt_begin(ctx);

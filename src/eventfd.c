@@ -71,6 +71,7 @@ int mt_region_add_eventfd(mt_region *r, uint64_t offset, unsigned size,
 
     if (!r || (size && size != 1 && size != 2 && size != 4 && size != 8))
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     re.data = to_region_order(r, data, size);
     rc = mt__grow(r->ctx, (void **)&r->eventfds, &r->cap_eventfds,
                   r->nr_eventfds + 1, sizeof(*r->eventfds));
@@ -101,6 +102,7 @@ int mt_region_del_eventfd(mt_region *r, uint64_t offset, unsigned size,
 
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     e.data = to_region_order(r, data, size);
     for (i = 0; i < r->nr_eventfds; i++) {
         mt_eventfd cur = region_ev(&r->eventfds[i]);

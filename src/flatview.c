@@ -65,16 +65,36 @@ int mt__flatview_render(mt_ctx *ctx, mt_region *phys_root, mt_flatview **out)
 
 void mt__flatview_ref(mt_flatview *fv)
 {
-    fv->refcount++;
+    atomic_fetch_add_explicit(&fv->refcount, 1, memory_order_relaxed);
+}
+
+/* A reference on a view a reader found published, unless its count has
+ * already fallen to zero (it is then waiting for its grace period). */
+bool mt__flatview_tryref(mt_flatview *fv)
+{
+    unsigned n = atomic_load_explicit(&fv->refcount, memory_order_relaxed);
+
+    while (n)
+        if (atomic_compare_exchange_weak_explicit(&fv->refcount, &n, n + 1,
+                                                  memory_order_acquire,
+                                                  memory_order_relaxed))
+            return true;
+    return false;
 }
 
 void mt_flatview_unref(mt_flatview *fv)
 {
-    mt_ctx *ctx;
-
-    if (!fv || --fv->refcount)
+    if (!fv || atomic_fetch_sub_explicit(&fv->refcount, 1,
+                                         memory_order_acq_rel) != 1)
         return;
-    ctx = fv->ctx;
+    /* Readers may still be inside it: free after a grace period. */
+    mt__view_retire(fv);
+}
+
+void mt__view_destroy(mt_flatview *fv)
+{
+    mt_ctx *ctx = fv->ctx;
+
     if (fv->all_prev)
         fv->all_prev->all_next = fv->all_next;
     else

@@ -166,6 +166,7 @@ int mt_listener_register(mt_as *as, const mt_listener_ops *ops, void *opaque,
 
     if (!as || !ops || !out)
         return MT_EINVAL;
+    MT_LOCKED(as->ctx);
     ctx = as->ctx;
     rc = mt__grow(ctx, (void **)&ctx->listeners, &ctx->cap_listeners,
                   ctx->nr_listeners + 1, sizeof(*ctx->listeners));
@@ -211,6 +212,7 @@ void mt_listener_unregister(mt_listener *l)
 
     if (!l)
         return;
+    MT_LOCKED(l->ctx);
     ctx = l->ctx;
     as = l->as;
     if (l->ops.begin)
@@ -255,6 +257,7 @@ int mt_as_log_sync(mt_as *as, mt_region *r)
 
     if (!as)
         return MT_EINVAL;
+    MT_LOCKED(as->ctx);
     ctx = as->ctx;
     /* Listener by listener, each over all its logged ranges (QEMU's
      * memory_region_sync_dirty_bitmap). */
@@ -301,6 +304,7 @@ int mt_ctx_dirty_log_start(mt_ctx *ctx)
 {
     if (!ctx)
         return MT_EINVAL;
+    MT_LOCKED(ctx);
     if (ctx->dirty_log_users++ > 0)
         return 0;
     return set_global_log(ctx, true);
@@ -310,6 +314,7 @@ int mt_ctx_dirty_log_stop(mt_ctx *ctx)
 {
     if (!ctx)
         return MT_EINVAL;
+    MT_LOCKED(ctx);
     if (ctx->dirty_log_users == 0)
         return MT_ESTATE;
     if (--ctx->dirty_log_users > 0)

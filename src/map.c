@@ -10,6 +10,7 @@
 
 #include "internal.h"
 
+/* Add @m to the table (as->map_lock held). */
 static int record(mt_as *as, const mt_mapping *m)
 {
     int rc = mt__grow(as->ctx, (void **)&as->maps, &as->cap_maps,
@@ -19,6 +20,11 @@ static int record(mt_as *as, const mt_mapping *m)
         return rc;
     as->maps[as->nr_maps++] = *m;
     return 0;
+}
+
+static bool direct_bit(const mt_flat_range *fr, bool is_write)
+{
+    return fr->mt__access & (is_write ? MT__ACCESS_WRITE : MT__ACCESS_READ);
 }
 
 /* Length mapped directly from the range at @addr, following the same
@@ -42,34 +48,44 @@ static uint64_t direct_extent(mt_flatview *fv, const mt_flat_range *fr,
         addr = fr->last + 1;
         next = mt__lookup(fv, addr);
         if (!next || next->region != fr->region ||
-            next->offset != off + avail_m1 + 1 ||
-            !(is_write ? mt__direct_write(next->region)
-                       : mt__direct_read(next->region)))
+            next->offset != off + avail_m1 + 1 || !direct_bit(next, is_write))
             return done;
         fr = next;
     }
 }
 
+/* A bounce buffer for [addr, addr + *len): the budget is taken under the
+ * table's lock, the device read (callbacks) runs without it. */
 static void *map_bounce(mt_as *as, mt_region *mr, uint64_t addr,
                         uint64_t *len, bool is_write, mt_attrs attrs)
 {
     mt_mapping m = { NULL, *len, addr, mr, true, attrs };
+    int rc;
 
-    if (as->bounce_used >= as->bounce_budget)
+    pthread_mutex_lock(&as->map_lock);
+    if (as->bounce_used >= as->bounce_budget) {
+        pthread_mutex_unlock(&as->map_lock);
         goto fail;
+    }
     if (m.len > as->bounce_budget - as->bounce_used)
         m.len = as->bounce_budget - as->bounce_used;
+    as->bounce_used += m.len;
+    pthread_mutex_unlock(&as->map_lock);
+
     m.buf = mt__alloc(as->ctx, m.len);
-    if (!m.buf)
-        goto fail;
-    if (!is_write)
+    if (m.buf && !is_write)
         mt_as_read(as, addr, attrs, m.buf, m.len);
-    if (record(as, &m)) {
+    pthread_mutex_lock(&as->map_lock);
+    rc = m.buf ? record(as, &m) : MT_ENOMEM;
+    if (rc)
+        as->bounce_used -= m.len;
+    else
+        mt_region_ref(mr);
+    pthread_mutex_unlock(&as->map_lock);
+    if (rc) {
         mt__free(as->ctx, m.buf);
         goto fail;
     }
-    mt_region_ref(mr);
-    as->bounce_used += m.len;
     *len = m.len;
     return m.buf;
 fail:
@@ -81,90 +97,124 @@ void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
                 mt_attrs attrs)
 {
     const mt_flat_range *fr;
+    mt_flatview *fv;
+    mt_region *bounce_mr;
     mt_mapping m;
+    int rc;
 
     if (!as || !len)
         return NULL;
     if (*len == 0)
         return NULL;
-    fr = mt__lookup(as->view, addr);
+    mt__read_lock(as->ctx);
+    fv = mt__as_view(as);
+    fr = mt__lookup(fv, addr);
     if (fr && attrs.memory && !mt__is_ram(fr->region)) {
+        mt__read_unlock(as->ctx);
         *len = 0;
         return NULL;
     }
-    if (!fr || !(is_write ? mt__direct_write(fr->region)
-                          : mt__direct_read(fr->region)))
-        return map_bounce(as, fr ? fr->region : NULL, addr, len, is_write,
-                          attrs);
-    m.len = direct_extent(as->view, fr, addr, *len, is_write);
-    m.buf = (uint8_t *)fr->region->host + fr->offset + (addr - fr->start);
+    if (!fr || !direct_bit(fr, is_write)) {
+        /* The region is kept alive by a reference taken inside the
+         * read-side section; map_bounce records its own. */
+        bounce_mr = mt_region_ref(fr ? fr->region : NULL);
+        mt__read_unlock(as->ctx);
+        m.buf = map_bounce(as, bounce_mr, addr, len, is_write, attrs);
+        mt_region_unref(bounce_mr);
+        return m.buf;
+    }
+    m.len = direct_extent(fv, fr, addr, *len, is_write);
+    m.buf = (uint8_t *)fr->host + (addr - fr->start);
     m.addr = addr;
-    m.region = fr->region;
+    m.region = mt_region_ref(fr->region);
     m.bounce = false;
     m.attrs = attrs;
-    if (record(as, &m)) {
+    mt__read_unlock(as->ctx);
+    pthread_mutex_lock(&as->map_lock);
+    rc = record(as, &m);
+    pthread_mutex_unlock(&as->map_lock);
+    if (rc) {
+        mt_region_unref(m.region);
         *len = 0;
         return NULL;
     }
-    mt_region_ref(m.region);
     *len = m.len;
     return m.buf;
 }
 
-static void release(mt_as *as, size_t i)
+/* Take entry @i out of the table (as->map_lock held). */
+static mt_mapping take(mt_as *as, size_t i)
 {
     mt_mapping m = as->maps[i];
 
     as->maps[i] = as->maps[--as->nr_maps];
-    if (m.bounce) {
-        as->bounce_used -= m.len;
-        mt__free(as->ctx, m.buf);
+    return m;
+}
+
+/* Free what @m holds (no lock held: the region's last reference may go). */
+static void release(mt_as *as, mt_mapping *m)
+{
+    if (m->bounce) {
+        mt__free(as->ctx, m->buf);
+        pthread_mutex_lock(&as->map_lock);
+        as->bounce_used -= m->len;
+        pthread_mutex_unlock(&as->map_lock);
     }
-    mt_region_unref(m.region);
+    mt_region_unref(m->region);
 }
 
 int mt_as_unmap(mt_as *as, void *buf, uint64_t len, bool is_write,
                 uint64_t access_len)
 {
+    mt_mapping m;
+    bool found = false;
     size_t i;
 
     if (!as || !buf)
         return MT_EINVAL;
+    pthread_mutex_lock(&as->map_lock);
     for (i = as->nr_maps; i-- > 0;) {
-        mt_mapping *m = &as->maps[i];
-
-        if (m->buf != buf || m->len != len)
-            continue;
-        if (access_len > m->len)
-            access_len = m->len;
-        if (m->bounce && is_write) {
-            mt_as_write(as, m->addr, m->attrs, m->buf, access_len);
-        } else if (is_write && m->region && m->region->host) {
-            /* The device wrote straight into RAM: tell the loggers. */
-            uint64_t off = (uint64_t)((uint8_t *)m->buf -
-                                      (uint8_t *)m->region->host);
-
-            mt__dirty_mark(m->region, off, access_len,
-                           mt__dirty_mask(m->region));
+        if (as->maps[i].buf == buf && as->maps[i].len == len) {
+            m = take(as, i);
+            found = true;
+            break;
         }
-        release(as, i);
-        return 0;
     }
-    return MT_EINVAL;
+    pthread_mutex_unlock(&as->map_lock);
+    if (!found)
+        return MT_EINVAL;
+    if (access_len > m.len)
+        access_len = m.len;
+    if (m.bounce && is_write) {
+        mt_as_write(as, m.addr, m.attrs, m.buf, access_len);
+    } else if (is_write && m.region && m.region->host) {
+        /* The device wrote straight into RAM: tell the loggers. */
+        uint64_t off = (uint64_t)((uint8_t *)m.buf -
+                                  (uint8_t *)m.region->host);
+
+        mt__dirty_mark(m.region, off, access_len, mt__dirty_mask(m.region));
+    }
+    release(as, &m);
+    return 0;
 }
 
 int mt_as_set_bounce_budget(mt_as *as, uint64_t bytes)
 {
     if (!as)
         return MT_EINVAL;
+    pthread_mutex_lock(&as->map_lock);
     as->bounce_budget = bytes;
+    pthread_mutex_unlock(&as->map_lock);
     return 0;
 }
 
 void mt__as_drop_mappings(mt_as *as)
 {
-    while (as->nr_maps)
-        release(as, as->nr_maps - 1);
+    while (as->nr_maps) {
+        mt_mapping m = take(as, as->nr_maps - 1);
+
+        release(as, &m);
+    }
     mt__free(as->ctx, as->maps);
     as->maps = NULL;
     as->cap_maps = 0;

@@ -5,6 +5,7 @@
  * with error tracking). The formats are described in
  * docs/qemu-memory-reference.md section 8.
  */
+#include "internal.h"
 #include "mtree_print.h"
 
 #include <stdarg.h>
@@ -72,6 +73,7 @@ int mt_mtree_print_notes(mt_ctx *ctx, FILE *out, unsigned flags,
 
     if (!ctx || !out || (flags & ~(MT_MTREE_DISABLED | MT_MTREE_FLAT)))
         return MT_EINVAL;
+    MT_LOCKED(ctx);
 
     /* As in QEMU, -f selects the flat views and -D then has no effect. */
     if (flags & MT_MTREE_FLAT)

@@ -434,6 +434,7 @@ int mt_region_ram_resize(mt_region *r, uint64_t new_size)
 
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     b = r->block;
     if (r->kind != MT_REGION_RAM || !b)
         return MT_EKIND;
@@ -514,6 +515,7 @@ int mt_ctx_hva_to_ram(mt_ctx *ctx, const void *hva, mt_region **region,
 
     if (!ctx || !region || !offset)
         return MT_EINVAL;
+    MT_LOCKED(ctx);
     if (ensure_indexes(ctx))
         r = scan_hosts(ctx, addr, &off, true);
     else if (!(r = index_lookup(ctx->ram_hosts, addr, &off)) &&
@@ -534,6 +536,7 @@ int mt_ctx_ram_addr_to_ram(mt_ctx *ctx, uint64_t ram_addr,
 
     if (!ctx || !region || !offset)
         return MT_EINVAL;
+    MT_LOCKED(ctx);
     if (ensure_indexes(ctx)) {
         for (mt_region *x = ctx->regions; x && !r; x = x->all_next) {
             mt_ramblock *b = x->block;
@@ -558,16 +561,21 @@ int mt_as_gpa_to_hva(mt_as *as, uint64_t gpa, void **hva, uint64_t *len)
     const mt_flat_range *fr;
     uint64_t avail_m1;
 
+    int rc = MT_ENOENT;
+
     if (!as || !hva || !len)
         return MT_EINVAL;
-    fr = mt__lookup(as->view, gpa);
-    if (!fr || !fr->region->block || !fr->region->host)
-        return MT_ENOENT;
-    *hva = (uint8_t *)fr->region->host + fr->offset + (gpa - fr->start);
-    avail_m1 = fr->last - gpa;
-    if (*len == 0 || *len - 1 > avail_m1)
-        *len = avail_m1 + 1;
-    return 0;
+    mt__read_lock(as->ctx);
+    fr = mt__lookup(mt__as_view(as), gpa);
+    if (fr && fr->region->block && fr->region->host) {
+        *hva = (uint8_t *)fr->region->host + fr->offset + (gpa - fr->start);
+        avail_m1 = fr->last - gpa;
+        if (*len == 0 || *len - 1 > avail_m1)
+            *len = avail_m1 + 1;
+        rc = 0;
+    }
+    mt__read_unlock(as->ctx);
+    return rc;
 }
 
 int mt_region_ram_discard(mt_region *r, uint64_t offset, uint64_t len)
@@ -577,6 +585,7 @@ int mt_region_ram_discard(mt_region *r, uint64_t offset, uint64_t len)
 
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     b = r->block;
     if (!b)
         return MT_EKIND;

@@ -32,11 +32,13 @@ static int region_alloc(mt_ctx *ctx, const char *name, uint64_t size,
     r->enabled = true;
     r->romd_mode = true;
     r->terminates = kind != MT_REGION_CONTAINER && kind != MT_REGION_ALIAS;
+    mt__lock(ctx);
     r->all_next = ctx->regions;
     if (ctx->regions)
         ctx->regions->all_prev = r;
     ctx->regions = r;
     ctx->nr_regions++;
+    mt__unlock(ctx);
     *out = r;
     return 0;
 }
@@ -44,6 +46,7 @@ static int region_alloc(mt_ctx *ctx, const char *name, uint64_t size,
 /* Undo region_alloc() of a region nothing points at yet. */
 static void region_discard(mt_region *r)
 {
+    MT_LOCKED(r->ctx);
     mt__region_destroy(r);
 }
 
@@ -81,6 +84,7 @@ int mt__region_new_backed(mt_ctx *ctx, const char *name, uint64_t size,
     if (!ctx || !out)
         return MT_EINVAL;
     *out = NULL;
+    MT_LOCKED(ctx);
     if (size == MT_SIZE_FULL)
         return MT_EINVAL;
     rc = region_alloc(ctx, name, size, kind, out);
@@ -158,6 +162,7 @@ int mt_region_new_alias(mt_ctx *ctx, const char *name, mt_region *target,
         return MT_EINVAL;
     if (mt__alias_window_overflows(offset, mt__size_from_api(size)))
         return MT_ERANGE;
+    MT_LOCKED(ctx);
     if (mt__grow(ctx, (void **)&target->aliased_by, &target->cap_aliased_by,
                  target->nr_aliased_by + 1, sizeof(*target->aliased_by)))
         return MT_ENOMEM;
@@ -174,7 +179,7 @@ int mt_region_new_alias(mt_ctx *ctx, const char *name, mt_region *target,
 mt_region *mt_region_ref(mt_region *r)
 {
     if (r)
-        r->refcount++;
+        atomic_fetch_add_explicit(&r->refcount, 1, memory_order_relaxed);
     return r;
 }
 
@@ -210,10 +215,24 @@ static void region_release(mt_region *r)
 
 void mt_region_unref(mt_region *r)
 {
-    if (!r || r->refcount == 0)
+    unsigned n;
+
+    if (!r)
         return;
-    if (--r->refcount == 0)
+    /* Never below zero: an unref too many is ignored, not a double free. */
+    n = atomic_load_explicit(&r->refcount, memory_order_relaxed);
+    do {
+        if (n == 0)
+            return;
+    } while (!atomic_compare_exchange_weak_explicit(&r->refcount, &n, n - 1,
+                                                    memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    if (n == 1) {
+        /* Readers reach regions only through views, which hold
+         * references: none can see this one. Writers may. */
+        MT_LOCKED(r->ctx);
         region_release(r);
+    }
 }
 
 void mt__region_destroy(mt_region *r)
@@ -262,42 +281,66 @@ mt_region_kind mt_region_kind_of(const mt_region *r)
 
 uint64_t mt_region_size(const mt_region *r)
 {
-    return r ? mt__size_to_api(r->size) : 0;
+    if (!r)
+        return 0;
+    MT_LOCKED(r->ctx);
+    return mt__size_to_api(r->size);
 }
 
 uint64_t mt_region_addr(const mt_region *r)
 {
-    return r ? r->addr : 0;
+    if (!r)
+        return 0;
+    MT_LOCKED(r->ctx);
+    return r->addr;
 }
 
 int mt_region_priority(const mt_region *r)
 {
-    return r ? r->priority : 0;
+    if (!r)
+        return 0;
+    MT_LOCKED(r->ctx);
+    return r->priority;
 }
 
 bool mt_region_enabled(const mt_region *r)
 {
-    return r && r->enabled;
+    if (!r)
+        return false;
+    MT_LOCKED(r->ctx);
+    return r->enabled;
 }
 
 bool mt_region_readonly(const mt_region *r)
 {
-    return r && r->readonly;
+    if (!r)
+        return false;
+    MT_LOCKED(r->ctx);
+    return r->readonly;
 }
 
 bool mt_region_nonvolatile(const mt_region *r)
 {
-    return r && r->nonvolatile;
+    if (!r)
+        return false;
+    MT_LOCKED(r->ctx);
+    return r->nonvolatile;
 }
 
 bool mt_region_romd(const mt_region *r)
 {
-    return r && r->romd_mode;
+    if (!r)
+        return false;
+    MT_LOCKED(r->ctx);
+    return r->romd_mode;
 }
 
 bool mt_region_dirty_log(const mt_region *r)
 {
-    return r && r->dirty_log_count > 0;
+    if (!r)
+        return false;
+    MT_LOCKED(r->ctx);
+    return r->dirty_log_count > 0;
 }
 
 bool mt_region_terminates(const mt_region *r)
@@ -307,7 +350,10 @@ bool mt_region_terminates(const mt_region *r)
 
 mt_region *mt_region_container(const mt_region *r)
 {
-    return r ? r->container : NULL;
+    if (!r)
+        return NULL;
+    MT_LOCKED(r->ctx);
+    return r->container;
 }
 
 mt_region *mt_region_alias_target(const mt_region *r)
@@ -317,7 +363,10 @@ mt_region *mt_region_alias_target(const mt_region *r)
 
 uint64_t mt_region_alias_offset(const mt_region *r)
 {
-    return r ? r->alias_offset : 0;
+    if (!r)
+        return 0;
+    MT_LOCKED(r->ctx);
+    return r->alias_offset;
 }
 
 void *mt_region_ram_ptr(const mt_region *r)
@@ -327,12 +376,18 @@ void *mt_region_ram_ptr(const mt_region *r)
 
 size_t mt_region_nr_subregions(const mt_region *r)
 {
-    return r ? r->nr_subs : 0;
+    if (!r)
+        return 0;
+    MT_LOCKED(r->ctx);
+    return r->nr_subs;
 }
 
 mt_region *mt_region_subregion(const mt_region *r, size_t i)
 {
-    if (!r || i >= r->nr_subs)
+    if (!r)
+        return NULL;
+    MT_LOCKED(r->ctx);
+    if (i >= r->nr_subs)
         return NULL;
     return mt__sub_at(r, i);
 }

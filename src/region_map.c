@@ -51,6 +51,7 @@ int mt_region_add_subregion_overlap(mt_region *parent, uint64_t offset,
 
     if (rc)
         return rc;
+    MT_LOCKED(parent->ctx);
     if (parent->kind == MT_REGION_RAM || parent->kind == MT_REGION_RAM_DEVICE)
         return MT_EKIND;
     if (sub->container)
@@ -84,6 +85,7 @@ int mt_region_del_subregion(mt_region *parent, mt_region *sub)
 
     if (rc)
         return rc;
+    MT_LOCKED(parent->ctx);
     if (sub->container != parent)
         return MT_ENOENT;
     mt_begin(parent->ctx);
@@ -99,6 +101,7 @@ int mt_region_set_enabled(mt_region *r, bool enabled)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->enabled == enabled)
         return 0;
     mt_begin(r->ctx);
@@ -119,6 +122,7 @@ int mt_region_set_address(mt_region *r, uint64_t addr)
 
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->addr == addr)
         return 0;
     c = r->container;
@@ -148,6 +152,7 @@ int mt_region_set_alias_offset(mt_region *r, uint64_t offset)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->kind != MT_REGION_ALIAS)
         return MT_EKIND;
     if (mt__alias_window_overflows(offset, r->size))
@@ -167,6 +172,7 @@ int mt_region_set_size(mt_region *r, uint64_t size)
 
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->kind == MT_REGION_RAM || r->kind == MT_REGION_ROM_DEVICE ||
         r->kind == MT_REGION_RAM_DEVICE)
         return MT_EKIND;
@@ -205,6 +211,7 @@ int mt_region_set_readonly(mt_region *r, bool readonly)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     return set_flag(r, &r->readonly, readonly);
 }
 
@@ -212,6 +219,7 @@ int mt_region_set_nonvolatile(mt_region *r, bool nonvolatile)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     return set_flag(r, &r->nonvolatile, nonvolatile);
 }
 
@@ -219,6 +227,7 @@ int mt_region_set_romd(mt_region *r, bool romd)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->kind != MT_REGION_ROM_DEVICE)
         return MT_EKIND;
     return set_flag(r, &r->romd_mode, romd);
@@ -228,6 +237,7 @@ int mt_region_set_dirty_log(mt_region *r, bool on)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     if (r->kind != MT_REGION_RAM && r->kind != MT_REGION_ROM_DEVICE &&
         r->kind != MT_REGION_RAM_DEVICE)
         return MT_EKIND;
@@ -245,6 +255,7 @@ int mt_region_set_reentrancy_guard(mt_region *r, bool on)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     r->guard_off = !on;
     return 0;
 }
@@ -253,6 +264,7 @@ int mt_region_set_guard(mt_region *r, mt_guard *guard)
 {
     if (!r)
         return MT_EINVAL;
+    MT_LOCKED(r->ctx);
     r->guard = guard;
     return 0;
 }

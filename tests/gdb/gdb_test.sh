@@ -106,7 +106,7 @@ echo @@END@@\n
 EOF
 run_gdb "$TMP/gdb.txt" "$PC" --trap
 
-if ! grep -q 'Program received signal SIGTRAP' "$TMP/gdb.txt"; then
+if ! grep -Eq '(Program|Thread [0-9]+ .*) received signal SIGTRAP' "$TMP/gdb.txt"; then
     if grep -Eqi 'ptrace|Operation not permitted|Could not trace|not allowed' \
         "$TMP/gdb.txt" "$TMP/gdb.txt.err"; then
         sed 's/^/  /' "$TMP/gdb.txt.err" | head -5
