@@ -12,7 +12,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int mt_fuzz_topology_one(const uint8_t *data, size_t size);
+/* The target's entry point (CMake names it per target). */
+#ifndef MT_FUZZ_ONE
+#define MT_FUZZ_ONE mt_fuzz_topology_one
+#endif
+int MT_FUZZ_ONE(const uint8_t *data, size_t size);
 
 static unsigned long ran;
 
@@ -28,7 +32,7 @@ static void run_file(const char *path)
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    mt_fuzz_topology_one(buf, n);
+    MT_FUZZ_ONE(buf, n);
     ran++;
 }
 
@@ -86,7 +90,7 @@ int main(int argc, char **argv)
 
         for (size_t k = 0; k < n; k++)
             buf[k] = (uint8_t)next(&seed);
-        mt_fuzz_topology_one(buf, n);
+        MT_FUZZ_ONE(buf, n);
         ran++;
     }
     printf("fuzz_driver: %lu corpus inputs, %lu random inputs\n", corpus,
