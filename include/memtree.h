@@ -531,6 +531,7 @@ uint64_t mt_region_ram_offset(const mt_region *r);
  *       to the range).
  * Returns 0, MT_ENOENT when no memory-backed region is there (holes, I/O),
  * MT_EINVAL. Read-only ranges are returned too (they are still host memory).
+ * Lock-free (as mt_as_read).
  */
 int mt_as_gpa_to_hva(mt_as *as, uint64_t gpa, void **hva, uint64_t *len);
 
@@ -701,6 +702,7 @@ typedef struct mt_flat_range {
  * reference for the caller (mt_flatview_unref). A view never changes once
  * published; a commit publishes a new one. Address spaces whose roots
  * reduce to the same region share one view object.
+ * Lock-free.
  */
 mt_flatview *mt_as_flatview(mt_as *as);
 
@@ -897,21 +899,28 @@ int mt_as_log_sync(mt_as *as, mt_region *r);
  */
 const mt_ops *mt_ops_unassigned_io(void);
 
-/** mt_as_read - read @len bytes at @addr into @buf. Returns ORed MT_TX_* bits. */
+/**
+ * mt_as_read - read @len bytes at @addr into @buf. Returns ORed MT_TX_* bits.
+ * Lock-free: runs inside an RCU read-side section and uses one flat view
+ * throughout, whatever other threads commit meanwhile; device callbacks run
+ * on this thread with no memtree lock held.
+ */
 mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
                      uint64_t len);
 
-/** mt_as_write - write @len bytes from @buf at @addr. Returns ORed MT_TX_* bits. */
+/** mt_as_write - write @len bytes from @buf at @addr. Returns ORed MT_TX_*
+ *  bits. Lock-free (as mt_as_read). */
 mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
                       const void *buf, uint64_t len);
 
-/** mt_as_rw - mt_as_write() when @is_write, else mt_as_read(). */
+/** mt_as_rw - mt_as_write() when @is_write, else mt_as_read(). Lock-free. */
 mt_result mt_as_rw(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
                    uint64_t len, bool is_write);
 
 /**
  * mt_as_write_rom - write into RAM, ROM and ROM-device memory alike, as a
  * firmware loader does; I/O pieces are skipped. Returns MT_TX_OK.
+ * Lock-free (as mt_as_read).
  */
 mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
                           const void *buf, uint64_t len);
@@ -922,24 +931,26 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
  * that straddles two ranges, or hits anything but directly readable memory,
  * is sent whole to the callbacks of the region at @addr (QEMU's ld*_phys).
  * Returns MT_TX_* bits; MT_TX_DECODE_ERROR for a bad @size.
+ * Lock-free (as mt_as_read).
  */
 mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
                      mt_endian endian, mt_attrs attrs, uint64_t *value);
 
-/** mt_as_store - the store counterpart of mt_as_load(). */
+/** mt_as_store - the store counterpart of mt_as_load(). Lock-free. */
 mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
                       mt_endian endian, mt_attrs attrs, uint64_t value);
 
 /**
  * mt_as_translate - what answers at @addr.
  * @region: receives the terminal region, or NULL for a hole. Borrowed:
- *          valid while the caller keeps the region alive (see
- *          mt_region_ref) or until the next commit.
+ *          valid while the caller keeps the region alive (take
+ *          mt_region_ref inside an mt_read_lock section), while it stays
+ *          mapped, or until the end of an enclosing mt_read_lock() section.
  * @offset: receives the offset of @addr in that region.
  * @len:    in: the length wanted; out: how much of it the same region
  *          answers contiguously (for RAM, clipped to the range; for holes,
  *          to the hole).
- * Returns 0 or MT_EINVAL.
+ * Returns 0 or MT_EINVAL. Lock-free.
  */
 int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
                     mt_region **region, uint64_t *offset, uint64_t *len);
@@ -948,6 +959,7 @@ int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
  * mt_as_access_valid - would an access of @len bytes at @addr be accepted
  * everywhere (mapped, and accepted by every device piece)? Nothing is
  * accessed.
+ * Lock-free (as mt_as_read).
  */
 bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
                         bool is_write, mt_attrs attrs);
@@ -961,6 +973,9 @@ bool mt_as_access_valid(mt_as *as, uint64_t addr, uint64_t len,
  * buffers of one address space share a byte budget
  * (mt_as_set_bounce_budget, default 4096): when it is spent, returns NULL
  * with *@len = 0. Every successful map must be unmapped.
+ * Lock-free lookup; the address space's mapping table takes a short leaf
+ * mutex. Callable from any thread; unmap may run on another thread than
+ * map.
  */
 void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
                 mt_attrs attrs);

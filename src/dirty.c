@@ -326,7 +326,7 @@ int mt_ctx_set_code_tracking(mt_ctx *ctx, bool on)
     if (ctx->code_tracking == on)
         return 0;
     mt_begin(ctx);
-    ctx->code_tracking = on;
+    __atomic_store_n(&ctx->code_tracking, on, __ATOMIC_RELAXED);
     mt__dirty_all(ctx); /* every RAM range's mask changes */
     return mt_commit(ctx);
 }

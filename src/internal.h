@@ -375,11 +375,15 @@ mt_region *mt__sub_at(const mt_region *r, size_t i);
  * memory_region_get_dirty_log_mask). */
 static inline uint8_t mt__dirty_mask(const mt_region *mr)
 {
-    uint8_t mask = mr->dirty_log_count ? MT_DIRTY_VGA : 0;
+    /* Relaxed loads: DMA unmaps read these without the writer lock. */
+    uint8_t mask = __atomic_load_n(&mr->dirty_log_count, __ATOMIC_RELAXED)
+                       ? MT_DIRTY_VGA : 0;
 
-    if (mr->block && mr->ctx->global_dirty_log)
+    if (mr->block &&
+        __atomic_load_n(&mr->ctx->global_dirty_log, __ATOMIC_RELAXED))
         mask |= MT_DIRTY_MIGRATION;
-    if (mr->block && mr->ctx->code_tracking)
+    if (mr->block &&
+        __atomic_load_n(&mr->ctx->code_tracking, __ATOMIC_RELAXED))
         mask |= MT_DIRTY_CODE;
     return mask;
 }

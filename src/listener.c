@@ -288,7 +288,7 @@ static int set_global_log(mt_ctx *ctx, bool start)
                 ctx->listeners[i]->ops.log_global_start(
                     ctx->listeners[i]->opaque);
     }
-    ctx->global_dirty_log = start;
+    __atomic_store_n(&ctx->global_dirty_log, start, __ATOMIC_RELAXED);
     mt__dirty_all(ctx);
     rc = mt_commit(ctx);
     if (!start) {

@@ -243,7 +243,9 @@ int mt_region_set_dirty_log(mt_region *r, bool on)
         return MT_EKIND;
     if (!on && r->dirty_log_count == 0)
         return MT_ESTATE;
-    if (on ? r->dirty_log_count++ > 0 : --r->dirty_log_count > 0)
+    /* Atomic: DMA unmaps read the count without the lock (mt__dirty_mask). */
+    if (on ? __atomic_fetch_add(&r->dirty_log_count, 1, __ATOMIC_RELAXED) > 0
+           : __atomic_sub_fetch(&r->dirty_log_count, 1, __ATOMIC_RELAXED) > 0)
         return 0; /* the mask bit did not change */
     mt_begin(r->ctx);
     if (r->enabled)
