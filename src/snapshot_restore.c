@@ -144,7 +144,7 @@ int mt_snapshot_restore(mt_ctx *ctx, mt_snapshot *snap, unsigned flags,
                         mt_snapshot_error *err)
 {
     mt_region **map;
-    bool own;
+    bool own, armed_here;
     int rc, crc;
 
     if (!ctx || !snap || (flags & ~MT_SNAPSHOT_TRACK))
@@ -155,7 +155,8 @@ int mt_snapshot_restore(mt_ctx *ctx, mt_snapshot *snap, unsigned flags,
     map = new_map(snap);
     if (!map)
         return mt__snap_fail(err, MT_ENOMEM, "out of memory");
-    if ((flags & MT_SNAPSHOT_TRACK) && !snap->armed) {
+    armed_here = (flags & MT_SNAPSHOT_TRACK) && !snap->armed;
+    if (armed_here) {
         /* Check first, so a mismatch leaves even the logging alone. */
         rc = check_only(ctx, snap, map, err);
         if (!rc)
@@ -183,6 +184,9 @@ int mt_snapshot_restore(mt_ctx *ctx, mt_snapshot *snap, unsigned flags,
     crc = mt_commit(ctx);
     if (!rc && crc)
         rc = mt__snap_fail(err, crc, "commit failed: %s", mt_strerror(crc));
+    /* Another thread changed the regions between the check and now. */
+    if (rc == MT_EMISMATCH && armed_here)
+        mt_snapshot_disarm(snap);
     mt__snap_free(snap, map);
     if (!rc)
         mt__snap_ok(err);
