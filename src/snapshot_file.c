@@ -244,48 +244,24 @@ static int read_table(mt_snapshot *s, mt__snapr *r, mt_snapshot_error *err)
     return rc;
 }
 
-/* One PAGE section (header read by the caller) of block @b from page @next. */
+/* One PAGE section (begun by the caller) of block @b from page @next. */
 static int read_pages(mt_snapshot *s, mt__snapr *r, uint64_t len, uint32_t b,
                       uint64_t next, uint32_t *count, mt_snapshot_error *err)
 {
-    uint64_t bits[MT__SNAP_RUN_PAGES / 64] = { 0 };
-    uint8_t h[16], le[8];
+    mt__snap_pages pg;
     mt__snap_block *bl = &s->blocks[b];
-    uint64_t first, words, stored = 0;
-    uint32_t n;
     int rc;
 
-    rc = mt__snapr_get(r, h, sizeof(h));
+    rc = mt__snapr_pages_head(r, len, &pg);
     if (rc)
         return rc;
-    n = mt__get32(h + 4);
-    first = mt__get64(h + 8);
-    if (mt__get32(h) != b || first != next || n == 0 ||
-        n > MT__SNAP_RUN_PAGES || n > bl->npages - next)
+    if (pg.block != b || pg.first != next || pg.n > bl->npages - next)
         return mt__snap_fail(err, MT_EPARSE,
                              "pages at offset %llu: block %u pages %llu+%u, "
                              "expected block %u from page %llu",
-                             (unsigned long long)r->sec_start, mt__get32(h),
-                             (unsigned long long)first, n, b,
+                             (unsigned long long)r->sec_start, pg.block,
+                             (unsigned long long)pg.first, pg.n, b,
                              (unsigned long long)next);
-    words = mt__snap_words(n);
-    for (uint64_t i = 0; i < words; i++) {
-        rc = mt__snapr_get(r, le, 8);
-        if (rc)
-            return rc;
-        bits[i] = mt__get64(le);
-        stored += (uint64_t)__builtin_popcountll(bits[i]);
-    }
-    if (n % 64 && bits[words - 1] >> (n % 64))
-        return mt__snap_fail(err, MT_EPARSE,
-                             "pages at offset %llu: bits past the run",
-                             (unsigned long long)r->sec_start);
-    if (len != sizeof(h) + words * 8 + stored * MT__SNAP_PAGE)
-        return mt__snap_fail(err, MT_EPARSE,
-                             "pages at offset %llu: %llu bytes for %llu pages",
-                             (unsigned long long)r->sec_start,
-                             (unsigned long long)len,
-                             (unsigned long long)stored);
     if (!bl->data) {
         bl->data = mt__snap_map(bl->bytes);
         if (bl->data == MAP_FAILED) {
@@ -295,24 +271,16 @@ static int read_pages(mt_snapshot *s, mt__snapr *r, uint64_t len, uint32_t b,
                                  (unsigned long long)bl->bytes, b);
         }
     }
-    for (uint32_t i = 0; i < n;) {
-        uint32_t j = i;
-
-        while (j < n && mt__snap_bit(bits, j))
-            j++;
-        if (j > i) {
-            rc = mt__snapr_get(r, bl->data + (first + i) * MT__SNAP_PAGE,
-                               (size_t)(j - i) * MT__SNAP_PAGE);
-            if (rc)
-                return rc;
-            for (uint32_t k = i; k < j; k++)
-                bl->present[(first + k) / 64] |= UINT64_C(1)
-                                                 << ((first + k) % 64);
-        }
-        i = j + 1;
-    }
-    *count = n;
-    return mt__snapr_end(r);
+    /* Fresh mappings are zero already: only stored pages are written. */
+    rc = mt__snapr_pages_data(r, &pg, bl->data, false);
+    if (rc)
+        return rc;
+    for (uint32_t k = 0; k < pg.n; k++)
+        if (mt__snap_bit(pg.bits, k))
+            bl->present[(pg.first + k) / 64] |= UINT64_C(1)
+                                                << ((pg.first + k) % 64);
+    *count = pg.n;
+    return 0;
 }
 
 int mt__snap_load(const mt_allocator *alloc, mt__snapr *r, mt_snapshot **out,

@@ -271,6 +271,25 @@ int mt__snapr_end(mt__snapr *r);
  * that nothing follows). */
 int mt__snapr_finish(mt__snapr *r);
 
+/* A PAGE section as read: pages [first, first + n) of block @block; bit i
+ * of @bits set when page first + i is stored (else it is all zeros). */
+typedef struct mt__snap_pages {
+    uint32_t block;
+    uint32_t n;
+    uint64_t first;
+    uint64_t bits[MT__SNAP_RUN_PAGES / 64];
+} mt__snap_pages;
+
+/* After mt__snapr_begin() gave a PAGE section of @len bytes: its header
+ * and bitmap, checked against @len (the caller checks block and range). */
+int mt__snapr_pages_head(mt__snapr *r, uint64_t len, mt__snap_pages *pg);
+/* Then its pages: stored ones read into @base (page 0 of the block; the
+ * caller made sure the range fits), zero ones cleared there when
+ * @clear_zero (a live block) or left alone (fresh zero memory); closes
+ * the section (checksum). */
+int mt__snapr_pages_data(mt__snapr *r, const mt__snap_pages *pg,
+                         uint8_t *base, bool clear_zero);
+
 /* The file format (snapshot_file.c), on an initialised reader. */
 int mt__snap_load(const mt_allocator *alloc, mt__snapr *r, mt_snapshot **out,
                   mt_snapshot_error *err);

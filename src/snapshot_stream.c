@@ -381,3 +381,65 @@ int mt__snapr_finish(mt__snapr *r)
                              (unsigned long long)r->pos);
     return 0;
 }
+
+int mt__snapr_pages_head(mt__snapr *r, uint64_t len, mt__snap_pages *pg)
+{
+    uint8_t h[16], le[8];
+    uint64_t words, stored = 0;
+    int rc;
+
+    rc = mt__snapr_get(r, h, sizeof(h));
+    if (rc)
+        return rc;
+    pg->block = mt__get32(h);
+    pg->n = mt__get32(h + 4);
+    pg->first = mt__get64(h + 8);
+    if (pg->n == 0 || pg->n > MT__SNAP_RUN_PAGES)
+        return mt__snap_fail(r->err, MT_EPARSE,
+                             "pages at offset %llu: a run of %u pages",
+                             (unsigned long long)r->sec_start, pg->n);
+    words = mt__snap_words(pg->n);
+    memset(pg->bits, 0, sizeof(pg->bits));
+    for (uint64_t i = 0; i < words; i++) {
+        rc = mt__snapr_get(r, le, 8);
+        if (rc)
+            return rc;
+        pg->bits[i] = mt__get64(le);
+        stored += (uint64_t)__builtin_popcountll(pg->bits[i]);
+    }
+    if (pg->n % 64 && pg->bits[words - 1] >> (pg->n % 64))
+        return mt__snap_fail(r->err, MT_EPARSE,
+                             "pages at offset %llu: bits past the run",
+                             (unsigned long long)r->sec_start);
+    if (len != sizeof(h) + words * 8 + stored * MT__SNAP_PAGE)
+        return mt__snap_fail(r->err, MT_EPARSE,
+                             "pages at offset %llu: %llu bytes for %llu "
+                             "stored pages", (unsigned long long)r->sec_start,
+                             (unsigned long long)len,
+                             (unsigned long long)stored);
+    return 0;
+}
+
+int mt__snapr_pages_data(mt__snapr *r, const mt__snap_pages *pg,
+                         uint8_t *base, bool clear_zero)
+{
+    for (uint32_t i = 0; i < pg->n;) {
+        uint32_t j = i;
+        int rc;
+
+        while (j < pg->n && mt__snap_bit(pg->bits, j) ==
+                                mt__snap_bit(pg->bits, i))
+            j++;
+        if (mt__snap_bit(pg->bits, i)) {
+            rc = mt__snapr_get(r, base + (pg->first + i) * MT__SNAP_PAGE,
+                               (size_t)(j - i) * MT__SNAP_PAGE);
+            if (rc)
+                return rc;
+        } else if (clear_zero) {
+            memset(base + (pg->first + i) * MT__SNAP_PAGE, 0,
+                   (size_t)(j - i) * MT__SNAP_PAGE);
+        }
+        i = j;
+    }
+    return mt__snapr_end(r);
+}
