@@ -50,6 +50,12 @@ mt_ctx *mt__lock_get(mt_ctx *ctx)
 }
 
 #ifdef MT_TSAN
+#include <sanitizer/tsan_interface.h>
+/* The batch record reaches liburcu's thread through a queue TSan cannot
+ * see: tell it the hand-off orders the record's setup before the callback. */
+#define TSAN_HANDOFF(b) __tsan_release(b)
+#define TSAN_RECEIVED(b) __tsan_acquire(b)
+
 /* Every reader section that could see the views about to be freed ended
  * before the grace period did; this acquire shows TSan that order. */
 static void tsan_grace_passed(mt_ctx *ctx)
@@ -57,6 +63,8 @@ static void tsan_grace_passed(mt_ctx *ctx)
     (void)atomic_load_explicit(&ctx->tsan_epoch, memory_order_acquire);
 }
 #else
+#define TSAN_HANDOFF(b) ((void)(b))
+#define TSAN_RECEIVED(b) ((void)(b))
 static void tsan_grace_passed(mt_ctx *ctx)
 {
     (void)ctx;
@@ -80,6 +88,7 @@ static void batch_grace_done(struct rcu_head *head)
                                               head);
     int expected = BATCH_PENDING;
 
+    TSAN_RECEIVED(b);
     if (!atomic_compare_exchange_strong_explicit(&b->state, &expected,
                                                  BATCH_DONE,
                                                  memory_order_acq_rel,
@@ -95,7 +104,9 @@ static void queue_batch(mt_ctx *ctx)
 
     if (!b)
         return;
-    atomic_init(&b->state, BATCH_PENDING);
+    /* An atomic store (not atomic_init): the callback thread gets the
+     * record through liburcu's queue, which TSan cannot see. */
+    atomic_store_explicit(&b->state, BATCH_PENDING, memory_order_release);
     b->seq = ++ctx->batch_seq;
     b->views = ctx->retired;
     b->next = NULL;
@@ -105,6 +116,7 @@ static void queue_batch(mt_ctx *ctx)
     else
         ctx->batches = b;
     ctx->batches_tail = b;
+    TSAN_HANDOFF(b);
     urcu_bp_call_rcu(&b->head, batch_grace_done);
 }
 
