@@ -421,3 +421,11 @@ int mt_snapshot_take(mt_ctx *ctx, unsigned flags, mt_snapshot **out,
     *out = s;
     return 0;
 }
+
+/* ---- for migration streams (src/migrate*.c) ------------------------------ */
+
+int mt__snap_capture(mt_ctx *ctx, mt_snapshot *s, mt_region ***live,
+                     mt_snapshot_error *err)
+{
+    return capture_regions(ctx, s, live, err);
+}

@@ -49,7 +49,7 @@ static void put_record(uint8_t *p, const mt__snap_region *sr,
     mt__put32(p + 56, sr->name_len);
 }
 
-static int save(const mt_snapshot *s, mt__snapw *w)
+int mt__snap_write_table(const mt_snapshot *s, mt__snapw *w, uint32_t type)
 {
     uint64_t len = 8;
     uint8_t rec[RECORD_SIZE];
@@ -59,7 +59,7 @@ static int save(const mt_snapshot *s, mt__snapw *w)
         len += RECORD_SIZE + pad8(s->regions[i].name_len);
     mt__put32(rec, s->nr_regions);
     mt__put32(rec + 4, s->nr_blocks);
-    mt__snapw_begin(w, MT__SNAP_SEC_REGIONS, len);
+    mt__snapw_begin(w, type, len);
     mt__snapw_put(w, rec, 8);
     for (uint32_t i = 0; i < s->nr_regions; i++) {
         const mt__snap_region *sr = &s->regions[i];
@@ -72,7 +72,12 @@ static int save(const mt_snapshot *s, mt__snapw *w)
             mt__snapw_put(w, zeros, pad8(sr->name_len) - sr->name_len);
         }
     }
-    mt__snapw_end(w);
+    return mt__snapw_end(w);
+}
+
+static int save(const mt_snapshot *s, mt__snapw *w)
+{
+    mt__snap_write_table(s, w, MT__SNAP_SEC_REGIONS);
     for (uint32_t b = 0; b < s->nr_blocks; b++) {
         const mt__snap_block *bl = &s->blocks[b];
 
@@ -219,7 +224,6 @@ static int read_table(mt_snapshot *s, mt__snapr *r, mt_snapshot_error *err)
 {
     uint32_t type;
     uint64_t len;
-    uint8_t *t;
     int rc;
 
     rc = mt__snapr_begin(r, &type, &len);
@@ -228,6 +232,15 @@ static int read_table(mt_snapshot *s, mt__snapr *r, mt_snapshot_error *err)
     if (type != MT__SNAP_SEC_REGIONS)
         return mt__snap_fail(err, MT_EPARSE,
                              "the first section is not the region table");
+    return mt__snap_read_table(s, r, len, err);
+}
+
+int mt__snap_read_table(mt_snapshot *s, mt__snapr *r, uint64_t len,
+                        mt_snapshot_error *err)
+{
+    uint8_t *t;
+    int rc;
+
     if (len > MAX_TABLE)
         return mt__snap_fail(err, MT_EPARSE,
                              "region table of %llu bytes is too large",
