@@ -97,6 +97,7 @@ void bench_a(void);
 void bench_b(void);
 void bench_dirty(void);
 void bench_hva(void);
+void bench_rcu(void); /* bench_rcu.c */
 
 /* Snapshots (bench_snapshot.c). */
 void bench_reset(void);

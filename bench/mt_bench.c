@@ -32,6 +32,7 @@ static const struct workload workloads[] = {
     { "b", bench_b, "unmap them in the order mapped, one transaction each" },
     { "dirty", bench_dirty, "collect and clear the dirty pages of a 16 GiB block, 1% dirty" },
     { "hva", bench_hva, "host address -> RAM block among 1,000 blocks" },
+    { "rcu", bench_rcu, "8-byte loads, idle and while another thread commits; commit time meanwhile" },
     { "reset", bench_reset, "snapshot reset of a 1 GiB guest, 1% of pages dirty, vs a full restore" },
 };
 
