@@ -1075,5 +1075,6 @@ int mt_mtree_load(mt_ctx *ctx, const char *dump, size_t dump_len,
 
 #include "memtree/kvm.h"
 #include "memtree/snapshot.h"
+#include "memtree/migrate.h"
 
 #endif /* MEMTREE_H */
