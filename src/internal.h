@@ -191,8 +191,21 @@ struct mt_region {
     mt_region *all_prev, *all_next; /* ctx->regions list */
 };
 
-typedef _Atomic(const mt_flat_range *) mt_tlb_entry;
-#define MT_TLB_BITS 13          /* 8192 entries (64 KiB) */
+/*
+ * One entry of a view's lookup cache (a software TLB of 4 KiB pages, see
+ * mt__lookup). @key names the page and says what @data is: the host
+ * address of the whole page (a page of direct memory), or a range record
+ * of the view (checked against the address before use). Readers fill
+ * entries concurrently: a filler sets MT__TLB_BUSY, writes @data, then
+ * publishes the new key with its version bumped; a reader accepts @data
+ * only if the key it read before @data is unchanged after it (a seqlock),
+ * so it never pairs one page's key with another page's data.
+ */
+typedef struct mt_tlb_entry {
+    _Atomic uint64_t key;
+    _Atomic uintptr_t data;
+} mt_tlb_entry;
+#define MT_TLB_BITS 12          /* 4096 entries (64 KiB) */
 #define MT_TLB_MIN_RANGES 64    /* smaller views: the tree is one leaf */
 
 struct mt_flatview {
@@ -310,7 +323,8 @@ static inline void mt__guard_release(mt_ctx **ctx)
 }
 /* Hold @ctx's writer lock until the end of the enclosing block. */
 #define MT_LOCKED(ctx)                                                    \
-    mt_ctx *mt__guard_ __attribute__((cleanup(mt__guard_release))) =      \
+    mt_ctx *mt__guard_                                                    \
+        __attribute__((cleanup(mt__guard_release), unused)) =             \
         mt__lock_get(ctx)
 
 static inline void mt__read_lock(mt_ctx *ctx)
@@ -448,16 +462,75 @@ static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
 /* Allocate @fv's lookup cache (flatview.c); false if that failed. */
 mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
 
-static inline size_t mt__tlb_slot(uint64_t addr)
+/*
+ * Cache keys. A page number p (52 bits) is hashed by a bijection, h = p *
+ * MUL mod 2^52 (MUL odd: 2^52 over the golden ratio); the top MT_TLB_BITS
+ * bits of h pick the slot and the rest, the tag, go in the top bits of the
+ * key: slot and tag together name exactly one page. Below the tag: what
+ * @data is, the access bits of a page entry, a version bumped at every fill
+ * (so that a reader sees any fill that overlapped its reads), and BUSY.
+ */
+#define MT__TLB_MUL   UINT64_C(0x9E3779B97F4A7)
+#define MT__TLB_HBITS 52
+#define MT__TLB_SHIFT (64 - (MT__TLB_HBITS - MT_TLB_BITS))  /* of the tag */
+#define MT__TLB_TAG   (~UINT64_C(0) << MT__TLB_SHIFT)
+#define MT__TLB_PAGE  (UINT64_C(1) << 23) /* data: host address of the page */
+#define MT__TLB_RANGE (UINT64_C(1) << 22) /* data: a range record */
+/* Page entries: the range's MT__ACCESS_READ, _WRITE and _RAM bits. */
+#define MT__TLB_ACCESS_SHIFT 19
+#define MT__TLB_ACCESS (UINT64_C(7) << MT__TLB_ACCESS_SHIFT)
+#define MT__TLB_VER   UINT64_C(0x7fffe)   /* bits 18..1 */
+#define MT__TLB_BUSY  UINT64_C(1)
+_Static_assert(MT__TLB_SHIFT >= 24, "the tag must leave bits 23..0 free");
+
+/* mt_flat_range.mt__access bits: computed at render time from the region,
+ * so the access path needs no load of the region itself. */
+#define MT__ACCESS_READ  0x1u  /* reads copy from @host */
+#define MT__ACCESS_WRITE 0x2u  /* writes copy to @host */
+#define MT__ACCESS_RAM   0x4u  /* RAM or RAM device: attrs.memory may reach it */
+/* An access of 1 << n bytes (n = 0..3) whose offset is aligned to its size
+ * is one plain call of the callbacks (mmio.c, mt__io_simple_sizes). */
+#define MT__ACCESS_IO1   0x8u
+#define MT__ACCESS_GUARD 0x80u /* I/O region: the re-entrancy guard applies */
+
+static inline uint64_t mt__tlb_hash(uint64_t addr)
 {
-    return (size_t)(((addr >> 12) * UINT64_C(0x9E3779B97F4A7C15)) >>
-                    (64 - MT_TLB_BITS));
+    return ((addr >> 12) * MT__TLB_MUL) &
+           ((UINT64_C(1) << MT__TLB_HBITS) - 1);
+}
+
+static inline mt_tlb_entry *mt__tlb_entry(mt_tlb_entry *tlb, uint64_t h)
+{
+    return &tlb[h >> (MT__TLB_HBITS - MT_TLB_BITS)];
 }
 
 /*
- * Range of @fv containing @addr, or NULL for a hole: the last range hit,
- * then the hashed page cache, then the tree. Writes only hints; safe from
- * any number of threads.
+ * @e's data if its key, masked with @mask, is @want (BUSY must be in @mask
+ * and clear in @want); else 0. The key is read again after the data: a fill
+ * in between changes it (BUSY, or a new version).
+ */
+static inline uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
+                                     uint64_t want)
+{
+    uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
+    uintptr_t data;
+
+    if ((k & mask) != want)
+        return 0;
+    data = atomic_load_explicit(&e->data, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&e->key, memory_order_relaxed) != k)
+        return 0;
+    return data;
+}
+
+/* Cache @fr (the range of @addr) in @tlb (flatview.c). */
+void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
+
+/*
+ * Range of @fv containing @addr, or NULL for a hole: the last range hit
+ * (small views) or the page cache (large views), then the tree. Writes
+ * only hints; safe from any number of threads.
  */
 static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 {
@@ -467,8 +540,11 @@ static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
     /* Large views: the page cache alone (a last-hit check would cost a
      * dependent load of a likely cold record on random patterns). */
     if (tlb) {
-        fr = atomic_load_explicit(&tlb[mt__tlb_slot(addr)],
-                                  memory_order_relaxed);
+        uint64_t h = mt__tlb_hash(addr);
+
+        fr = (const mt_flat_range *)mt__tlb_read(
+            mt__tlb_entry(tlb, h), MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
+            (h << MT__TLB_SHIFT) | MT__TLB_RANGE);
         if (fr && fr->start <= addr && addr <= fr->last)
             return fr;
     } else {
@@ -482,11 +558,44 @@ static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
     if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
         tlb = mt__fv_tlb_alloc(fv);
     if (tlb)
-        atomic_store_explicit(&tlb[mt__tlb_slot(addr)], fr,
-                              memory_order_relaxed);
+        mt__tlb_fill(tlb, addr, fr);
     else
         atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;
+}
+
+/*
+ * Host address of [@addr, @addr + @len) when it is all directly accessible
+ * memory of one range with every MT__ACCESS_* bit of @need (and, with
+ * @clean, no dirty logging), from the hints alone; else NULL: the caller
+ * takes the general path, which looks up and fills the cache. @len >= 1.
+ */
+static inline uint8_t *mt__direct_host(mt_flatview *fv, uint64_t addr,
+                                       uint64_t len, unsigned need,
+                                       bool clean)
+{
+    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    const mt_flat_range *fr;
+
+    if (tlb) {
+        /* Page entries exist only for pages without dirty logging. */
+        uint64_t h = mt__tlb_hash(addr);
+        uint64_t bits = (uint64_t)need << MT__TLB_ACCESS_SHIFT;
+        uintptr_t host;
+
+        if (len - 1 > 4095 - (addr & 4095))
+            return NULL; /* crosses the page */
+        host = mt__tlb_read(mt__tlb_entry(tlb, h),
+                            MT__TLB_TAG | MT__TLB_PAGE | bits | MT__TLB_BUSY,
+                            (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits);
+        return host ? (uint8_t *)host + (addr & 4095) : NULL;
+    }
+    fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
+    if (fr && fr->start <= addr && addr <= fr->last &&
+        len - 1 <= fr->last - addr && (fr->mt__access & need) == need &&
+        !(clean && fr->dirty_log_mask))
+        return (uint8_t *)fr->host + (addr - fr->start);
+    return NULL;
 }
 
 /* Address spaces (as.c): re-render every address space. */
@@ -526,6 +635,17 @@ mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,
                             unsigned size, mt_endian op, mt_attrs attrs);
 mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
                              unsigned size, mt_endian op, mt_attrs attrs);
+/* MT__ACCESS_IO1 << n for each size 1 << n that is a simple access of
+ * @mr, plus MT__ACCESS_GUARD for I/O regions (render time). */
+unsigned mt__io_simple_sizes(const mt_region *mr);
+/* A simple access (the range's MT__ACCESS_IO1 bit for @size is set, @addr
+ * is aligned to @size, attrs.memory is clear): what mt__dispatch_read/write
+ * do, without re-checking what the bit guarantees. @guard: the range's
+ * MT__ACCESS_GUARD. */
+mt_result mt__io_read(mt_region *mr, uint64_t addr, uint64_t *value,
+                      unsigned size, mt_endian op, mt_attrs attrs, bool guard);
+mt_result mt__io_write(mt_region *mr, uint64_t addr, uint64_t value,
+                       unsigned size, mt_endian op, mt_attrs attrs, bool guard);
 /* Largest piece (power of two) the device takes at @addr, at most @len. */
 unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr);
 /* Endianness the device's values are laid out in, in byte buffers. */
@@ -550,10 +670,5 @@ static inline bool mt__direct_write(const mt_region *mr)
 {
     return mr->kind == MT_REGION_RAM && !mr->readonly;
 }
-
-/* mt_flat_range.mt__access bits: computed at render time from the region,
- * so the access path needs no load of the region itself. */
-#define MT__ACCESS_READ  0x1u  /* reads copy from @host */
-#define MT__ACCESS_WRITE 0x2u  /* writes copy to @host */
 
 #endif /* MT_INTERNAL_H */
