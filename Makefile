@@ -10,18 +10,26 @@
 #                       run` under KVM (skipped with a message without
 #                       /dev/kvm)
 #   make check          install missing packages, build, run every test in
-#                       build/, then again in build-asan/ (ASan + UBSan)
+#                       build/, then again in build-asan/ (ASan + UBSan),
+#                       then the stress and unit tests in build-tsan/
+#                       (ThreadSanitizer)
+#   make stress         the long form of the stress tests (label `stress`:
+#                       100000 map changes, 10000 KVM remaps) in all three
+#                       trees
 #   make test           run the tests of build/ only
 #   make asan           build build-asan/ only
+#   make tsan           build build-tsan/ only
 #   make install        cmake --install build/ (PREFIX=/usr/local, DESTDIR)
 #   make deps           install missing Debian packages (scripts/install-deps.sh)
-#   make clean          remove build/ and build-asan/
+#   make clean          remove build/, build-asan/ and build-tsan/
 #
 # Variables: PREFIX, DESTDIR, BUILD_TYPE, SANITIZE, JOBS, CMAKE_FLAGS (extra
-# -D options for both trees), BUILD_DIR, ASAN_DIR.
+# -D options for every tree), BUILD_DIR, ASAN_DIR, TSAN_DIR, STRESS_ITERS,
+# KVM_STRESS_REMAPS.
 
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
+TSAN_DIR    ?= build-tsan
 BUILD_TYPE  ?= RelWithDebInfo
 SANITIZE    ?= address,undefined
 PREFIX      ?= /usr/local
@@ -33,14 +41,33 @@ CMAKE_FLAGS ?=
 
 DEMO_CASE := tests/data/qemu-7.2/cases/x86-pc-fw-128m
 
-# The two trees: build/ as shipped (asserts off), build-asan/ with asserts
-# and sanitizers on.
+# The three trees: build/ as shipped (asserts off), build-asan/ with
+# asserts and sanitizers on, build-tsan/ with ThreadSanitizer (optimised:
+# TSan slows code 5-15x, and the stress tests want iterations).
 MAIN_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DMEMTREE_SANITIZE=
 ASAN_ARGS := -DCMAKE_BUILD_TYPE=Debug -DMEMTREE_SANITIZE=$(SANITIZE)
+TSAN_ARGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMTREE_SANITIZE=thread
 
 # Sanitizer reports: stack traces for UBSan, leaks are errors.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1 \
            UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Any race report fails the test (TSan's exit status 66); no 1 s sleep at
+# every exit (the tests join their threads before they end).
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms=50
+
+# What the TSan tree runs: the stress tier (threads; kvm/stress too) and
+# the unit tier, less four single-threaded unit tests that take minutes
+# each under TSan and give it no thread to watch, and test_region, whose
+# test_ctx_free_reclaims_everything frees a context inside an open
+# transaction (TSan: "destroy of a locked mutex"; the API now forbids it).
+TSAN_LABELS := ^(stress|unit)$$
+TSAN_SKIP   := ^(test_access_scale|test_fvtree|test_fvtree_small|test_loader|test_region)$$
+
+# The long form of the stress tests (make stress).
+STRESS_ITERS      ?= 100000
+KVM_STRESS_REMAPS ?= 10000
+STRESS_ENV := MT_STRESS_ITERS=$(STRESS_ITERS) \
+              MT_KVM_STRESS_REMAPS=$(KVM_STRESS_REMAPS)
 
 # $(call configure_build,DIR,CMAKE ARGS): configure DIR (again, cheaply, so
 # changed variables take effect) and build it. The build tool gets -j$(JOBS)
@@ -51,7 +78,7 @@ define configure_build
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(CMAKE) --build $(1) -j$(JOBS)
 endef
 
-.PHONY: all build demo check test asan install deps clean
+.PHONY: all build demo check test asan tsan stress install deps clean
 
 all: build
 
@@ -81,14 +108,29 @@ test:
 asan:
 	$(call configure_build,$(ASAN_DIR),$(ASAN_ARGS))
 
+tsan:
+	$(call configure_build,$(TSAN_DIR),$(TSAN_ARGS))
+
 check: deps
 	$(call configure_build,$(BUILD_DIR),$(MAIN_ARGS))
 	cd $(BUILD_DIR) && $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
 	$(call configure_build,$(ASAN_DIR),$(ASAN_ARGS))
 	cd $(ASAN_DIR) && $(SAN_ENV) $(CTEST) --output-on-failure --no-tests=error -j$(JOBS)
+	$(call configure_build,$(TSAN_DIR),$(TSAN_ARGS))
+	cd $(TSAN_DIR) && $(TSAN_ENV) $(CTEST) --output-on-failure --no-tests=error -j$(JOBS) \
+	    -L '$(TSAN_LABELS)' -E '$(TSAN_SKIP)'
+
+# One stress test at a time: each wants the machine's CPUs for its threads.
+stress: deps
+	$(call configure_build,$(BUILD_DIR),$(MAIN_ARGS))
+	cd $(BUILD_DIR) && $(STRESS_ENV) $(CTEST) --output-on-failure --no-tests=error -L '^stress$$'
+	$(call configure_build,$(ASAN_DIR),$(ASAN_ARGS))
+	cd $(ASAN_DIR) && $(STRESS_ENV) $(SAN_ENV) $(CTEST) --output-on-failure --no-tests=error -L '^stress$$'
+	$(call configure_build,$(TSAN_DIR),$(TSAN_ARGS))
+	cd $(TSAN_DIR) && $(STRESS_ENV) $(TSAN_ENV) $(CTEST) --output-on-failure --no-tests=error -L '^stress$$'
 
 install: build
 	DESTDIR="$(DESTDIR)" $(CMAKE) --install $(BUILD_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR)
