@@ -348,6 +348,42 @@ int mt_kvm_vcpu_get_stats(const mt_kvm_vcpu *vcpu, mt_kvm_vcpu_stats *out);
  */
 int mt_kvm_vcpu_describe(const mt_kvm_vcpu *vcpu, char *buf, size_t len);
 
+/* ------------------------------------------------------------------------ */
+/* vCPU state: save and load, for migration and snapshots                   */
+/* ------------------------------------------------------------------------ */
+
+/** Bytes that are always enough for mt_kvm_vcpu_save_state() (x86-64). */
+#define MT_KVM_VCPU_STATE_MAX 4096u
+
+/**
+ * mt_kvm_vcpu_save_state - the vCPU's architectural state as a byte
+ * string (backend/kvm/kvm_state.c and docs/kvm.md give the layout): the
+ * general and special registers (KVM_GET_REGS, KVM_GET_SREGS), and where
+ * KVM gives them the FPU/SSE state, XCRs, pending events, debug registers,
+ * the system-call, PAT and TSC MSRs and the MP state. An I/O or MMIO exit
+ * the vCPU stopped in is finished first (KVM_RUN with immediate_exit: no
+ * guest instruction runs), as KVM requires before the state is read.
+ * @buf, @cap: where to write (MT_KVM_VCPU_STATE_MAX bytes always suffice).
+ * @len:       receives the length (also when @cap is too small).
+ * Threading: on the vCPU's thread between runs, or while it is stopped.
+ * Returns 0; MT_EINVAL; MT_ERANGE (@buf NULL or @cap too small: *@len
+ * tells the size); MT_EBUSY (finishing the exit made another one, as a
+ * long string I/O does: run the vCPU again, then retry); MT_EIO (errno
+ * kept); MT_EKIND on architectures other than x86-64.
+ */
+int mt_kvm_vcpu_save_state(const mt_kvm_vcpu *vcpu, void *buf, size_t cap,
+                           size_t *len);
+
+/**
+ * mt_kvm_vcpu_load_state - put a state saved by mt_kvm_vcpu_save_state()
+ * (possibly by another process) into @vcpu, which must not be running.
+ * The input is untrusted: its layout is checked whole before anything is
+ * set (MT_EPARSE); KVM checks the values (MT_EIO, errno kept, possibly
+ * with part of the state set). Returns 0, MT_EINVAL, MT_EPARSE, MT_EIO,
+ * or MT_EKIND on architectures other than x86-64.
+ */
+int mt_kvm_vcpu_load_state(mt_kvm_vcpu *vcpu, const void *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
