@@ -14,8 +14,10 @@
  * Every value a reader sees must come from some map (stress_map.h says
  * how the values are laid out). At the end the writers' last state is
  * rebuilt in a fresh context and both must read the same everywhere: no
- * change was lost. Run under ASan (no use after free, no leak) and TSan
- * (no race) by `make check`.
+ * change was lost. The stressed context allocates through counting
+ * hooks (atomic counters: the hooks must be thread-safe, readers allocate
+ * too); every block must be back once the context is freed. Run under
+ * ASan (no use after free, no leak) and TSan (no race) by `make check`.
  */
 #include "stress.h"
 #include "stress_map.h"
@@ -64,6 +66,53 @@ static const mt_ops dev_ops = {
     .impl = { .min_access_size = 1, .max_access_size = 8 },
 };
 
+/* ---- allocator hooks, thread-safe ------------------------------------------ */
+
+static atomic_long alloc_live;          /* blocks allocated, not freed */
+static atomic_ulong alloc_total;
+static atomic_ulong alloc_by_readers;   /* allocations on reader threads */
+static _Thread_local bool on_reader;
+
+static void *sa_alloc(void *opaque, size_t size)
+{
+    void *p = malloc(size ? size : 1);
+
+    (void)opaque;
+    if (p) {
+        atomic_fetch_add(&alloc_live, 1);
+        atomic_fetch_add(&alloc_total, 1);
+        if (on_reader)
+            atomic_fetch_add(&alloc_by_readers, 1);
+    }
+    return p;
+}
+
+static void *sa_realloc(void *opaque, void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+
+    (void)opaque;
+    if (p && !ptr) {
+        atomic_fetch_add(&alloc_live, 1);
+        if (on_reader)
+            atomic_fetch_add(&alloc_by_readers, 1);
+    }
+    if (p)
+        atomic_fetch_add(&alloc_total, 1);
+    return p;
+}
+
+static void sa_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    if (ptr)
+        atomic_fetch_sub(&alloc_live, 1);
+    free(ptr);
+}
+
+static const mt_allocator counting_hooks = { sa_alloc, sa_realloc, sa_free,
+                                             NULL };
+
 /* ---- building --------------------------------------------------------------- */
 
 static void fill(mt_region *r, unsigned id, uint64_t size)
@@ -100,13 +149,15 @@ static mt_region *new_mmio(mt_ctx *ctx, unsigned id, uint64_t size)
     return r;
 }
 
-/* Build the machine in state @st (one transaction). The caller keeps the
- * creation reference of every region. */
-static void sm_build(sm_machine *m, const sm_state *st)
+/* Build the machine in state @st (one transaction), allocating through
+ * @hooks (NULL: malloc). The caller keeps the creation reference of every
+ * region. */
+static void sm_build(sm_machine *m, const sm_state *st,
+                     const mt_allocator *hooks)
 {
     memset(m, 0, sizeof(*m));
     m->st = *st;
-    SOK(mt_ctx_new(&m->ctx, NULL));
+    SOK(mt_ctx_new(&m->ctx, hooks));
     mt_begin(m->ctx);
     SOK(mt_region_new_container(m->ctx, "sys", MT_SIZE_FULL, &m->sys));
     m->ra = new_ram(m->ctx, 1, 0x10000, false);
@@ -454,6 +505,7 @@ static void *reader_main(void *arg)
     mt_as *as = r->m->as;
     uint32_t counter = 0;
 
+    on_reader = true;
     while (!atomic_load_explicit(&readers_stop, memory_order_relaxed)) {
         uint64_t base = stress_rng(&r->rng) % (SM_SPACE / 16) * 16;
         uint64_t own = base + 8 * r->lane;
@@ -532,7 +584,7 @@ static void check_final(sm_machine *m)
     sm_machine fresh;
     unsigned long bad = 0;
 
-    sm_build(&fresh, &m->st);
+    sm_build(&fresh, &m->st, NULL);
     for (uint64_t a = 0; a < SM_SPACE; a += 8) {
         uint64_t got = 0, want = 0;
         mt_result rg = mt_as_load(m->as, a + 4, 4, MT_ENDIAN_LITTLE, ATTRS,
@@ -578,7 +630,7 @@ int main(int argc, char **argv)
     nwriters = strcmp(argv[1], "one") ? 2 : 1;
     for (unsigned id = 0; id < SM_NIDS; id++)
         devs[id].id = id;
-    sm_build(&m, &start);
+    sm_build(&m, &start, &counting_hooks);
     stress_watchdog_start();
 
     for (unsigned i = 0; i < NREADERS; i++) {
@@ -609,6 +661,12 @@ int main(int argc, char **argv)
         SERR("a reader never found a region: the test tested nothing");
     check_final(&m);
     mt_ctx_free(m.ctx);
+    printf("allocator hooks: %lu allocations, %lu of them on reader threads; "
+           "%ld blocks left after mt_ctx_free\n", atomic_load(&alloc_total),
+           atomic_load(&alloc_by_readers), atomic_load(&alloc_live));
+    if (atomic_load(&alloc_live) != 0)
+        SERR("%ld blocks allocated through the context's hooks were never "
+             "freed", atomic_load(&alloc_live));
     return stress_result(nwriters == 1 ? "stress_map one writer"
                                        : "stress_map two writers");
 }
