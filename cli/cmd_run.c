@@ -4,20 +4,47 @@
  * a minimal PC (vmm/: QEMU 7.2's pc memory layout, pc-testdev,
  * isa-debug-exit, isa-debugcon) under KVM, with one vCPU starting at the
  * reset vector. Exits like QEMU with isa-debug-exit: status (v << 1) | 1.
+ *
+ * --snapshot FILE writes the machine (a migration stream: RAM, region
+ * state, vCPU and device records; docs/migration.md) when the guest exits
+ * or halts, or on SIGINT/SIGTERM; --restore FILE builds the machine a
+ * stream describes, loads it and resumes the guest where it stopped.
  */
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "memtree.h"
 #include "../vmm/vmm.h"
 
 #define MiB (UINT64_C(1) << 20)
-#define BIOS_MAX (16 * MiB)
+#define BIOS_MAX VMM_BIOS_MAX
+
+struct run_args {
+    const char *bios;
+    const char *snapshot;
+    const char *restore;
+    uint64_t ram;
+    bool ram_given;
+};
+
+/* SIGINT/SIGTERM with --snapshot: the run loop stops and saves. */
+static volatile sig_atomic_t run_signal;
+static mt_kvm_vcpu *volatile run_vcpu;
+
+static void on_signal(int sig)
+{
+    run_signal = sig;
+    if (run_vcpu)
+        mt_kvm_vcpu_kick(run_vcpu); /* async-signal-safe */
+}
 
 /* QEMU's -m: a number with an optional K/M/G/T suffix (default M). */
 static int parse_size(const char *s, uint64_t *out)
@@ -49,37 +76,46 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, const char **bios,
-                      uint64_t *ram)
+static int parse_args(int argc, char **argv, struct run_args *a)
 {
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *val = NULL;
+        static const char *const opts[] = { "--bios", "-bios", "-m",
+                                            "--snapshot", "--restore" };
+        const char *arg = argv[i], *val = NULL;
 
-        if (!strcmp(arg, "--bios") || !strcmp(arg, "-bios") ||
-            !strcmp(arg, "-m")) {
-            if (++i == argc)
-                return cli_usage_error(&cli_cmd_run, "run: %s needs a value",
-                                       arg);
-            val = argv[i];
-        } else if (!strncmp(arg, "--bios=", 7)) {
-            arg = "--bios";
-            val = argv[i] + 7;
-        } else if (!strncmp(arg, "-m=", 3)) {
-            arg = "-m";
-            val = argv[i] + 3;
-        } else {
+        for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !val; k++) {
+            size_t n = strlen(opts[k]);
+
+            if (!strcmp(arg, opts[k])) {
+                if (++i == argc)
+                    return cli_usage_error(&cli_cmd_run,
+                                           "run: %s needs a value", arg);
+                val = argv[i];
+            } else if (!strncmp(arg, opts[k], n) && arg[n] == '=') {
+                val = arg + n + 1;
+            }
+            if (val)
+                arg = opts[k];
+        }
+        if (!val)
             return cli_usage_error(&cli_cmd_run, "run: unexpected argument '%s'",
                                    arg);
-        }
         if (!strcmp(arg, "-m")) {
-            if (parse_size(val, ram))
+            if (parse_size(val, &a->ram))
                 return cli_usage_error(&cli_cmd_run, "run: bad size '%s'", val);
+            a->ram_given = true;
+        } else if (!strcmp(arg, "--snapshot")) {
+            a->snapshot = val;
+        } else if (!strcmp(arg, "--restore")) {
+            a->restore = val;
         } else {
-            *bios = val;
+            a->bios = val;
         }
     }
-    if (!*bios)
+    if (a->restore && (a->bios || a->ram_given))
+        return cli_usage_error(&cli_cmd_run, "run: --restore takes the machine "
+                               "from its file: no --bios or -m with it");
+    if (!a->bios && !a->restore)
         return cli_usage_error(&cli_cmd_run, "run: no --bios FILE given");
     return 0;
 }
@@ -92,9 +128,12 @@ static void report_exit(struct vmm_pc *pc, const char *what)
     fprintf(stderr, "memtree: run: %s (%s)\n", what, regs);
 }
 
-/* Run until the machine stops; returns the process exit status. */
-static int run_machine(struct vmm_pc *pc)
+/* Run until the machine stops; returns the process exit status.
+ * *@saveable: the guest stopped where it can be saved (it exited through
+ * isa-debug-exit, halted or shut down, or a signal came). */
+static int run_machine(struct vmm_pc *pc, bool *saveable)
 {
+    *saveable = false;
     for (;;) {
         mt_kvm_exit ex;
         char msg[96];
@@ -104,19 +143,30 @@ static int run_machine(struct vmm_pc *pc)
             fprintf(stderr, "memtree: run: KVM_RUN: %s\n", strerror(errno));
             return CLI_EXIT_FAIL;
         }
-        if (pc->exit_req.requested)
+        if (pc->exit_req.requested) {
+            *saveable = true;
             return pc->exit_req.status;
+        }
         switch (ex.kind) {
         case MT_KVM_EXIT_INTR:
+            if (run_signal) {
+                fprintf(stderr, "memtree: run: terminating on signal %d\n",
+                        (int)run_signal);
+                *saveable = true;
+                return CLI_EXIT_OK;
+            }
+            continue;
         case MT_KVM_EXIT_STOP:
             continue;
         case MT_KVM_EXIT_HLT:
             /* No interrupt controller: nothing can wake the vCPU. */
             report_exit(pc, "guest halted");
+            *saveable = true;
             return CLI_EXIT_OK;
         case MT_KVM_EXIT_SHUTDOWN:
             /* A triple fault; QEMU -no-reboot exits 0 here. */
             report_exit(pc, "guest shutdown (triple fault)");
+            *saveable = true;
             return CLI_EXIT_OK;
         case MT_KVM_EXIT_INTERNAL_ERROR:
             snprintf(msg, sizeof(msg), "KVM internal error, suberror %" PRIu32,
@@ -137,38 +187,125 @@ static int run_machine(struct vmm_pc *pc)
     }
 }
 
+/* Write the machine to @path through a temporary file, renamed at the end,
+ * so that an existing file is replaced only by a complete one. */
+static int write_snapshot(struct vmm_pc *pc, const char *path)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5), why[256];
+    int fd, rc;
+
+    if (!tmp)
+        return MT_ENOMEM;
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp", 5);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "memtree: run: %s: %s\n", tmp, strerror(errno));
+        free(tmp);
+        return MT_EIO;
+    }
+    rc = vmm_pc_save(pc, fd, why, sizeof(why));
+    if (!rc && fsync(fd) < 0) {
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+        rc = MT_EIO;
+    }
+    if (close(fd) < 0 && !rc) {
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+        rc = MT_EIO;
+    }
+    if (!rc && rename(tmp, path) < 0) {
+        snprintf(why, sizeof(why), "%s", strerror(errno));
+        rc = MT_EIO;
+    }
+    if (rc) {
+        fprintf(stderr, "memtree: run: cannot write the snapshot %s: %s\n",
+                path, why);
+        unlink(tmp);
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Open @path and read its header and region table; *@cfg describes the
+ * machine to build (*@bios: its zeroed BIOS buffer). */
+static int open_restore(const char *path, int *fd, mt_migrate_dst **dst,
+                        struct vmm_pc_config *cfg, void **bios)
+{
+    mt_migrate_error err;
+    char why[256];
+    int rc;
+
+    *dst = NULL;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) {
+        fprintf(stderr, "memtree: %s: %s\n", path, strerror(errno));
+        return CLI_EXIT_FAIL;
+    }
+    rc = mt_migrate_dst_new(*fd, NULL, dst);
+    if (!rc)
+        rc = mt_migrate_dst_open(*dst, &err);
+    else
+        snprintf(err.msg, sizeof(err.msg), "%s", mt_strerror(rc));
+    if (!rc)
+        rc = vmm_pc_config_from(*dst, cfg, bios, why, sizeof(why));
+    else
+        snprintf(why, sizeof(why), "%s", err.msg);
+    if (rc) {
+        fprintf(stderr, "memtree: run: %s: %s\n", path, why);
+        mt_migrate_dst_free(*dst);
+        close(*fd);
+        *dst = NULL;
+        *fd = -1;
+        return CLI_EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int run_run(int argc, char **argv)
 {
-    const char *bios_file = NULL, *what = "";
-    uint64_t ram = 128 * MiB; /* QEMU's default -m */
-    struct vmm_pc_config cfg;
+    struct run_args a = { .ram = 128 * MiB }; /* QEMU's default -m */
+    const char *what = "";
+    struct vmm_pc_config cfg = { 0 };
     struct vmm_pc pc;
-    char *bios = NULL;
+    mt_migrate_dst *dst = NULL;
+    void *bios = NULL;
     size_t bios_len = 0;
-    int status, rc = parse_args(argc, argv, &bios_file, &ram);
+    bool saveable;
+    int status, rfd = -1, rc = parse_args(argc, argv, &a);
 
     if (rc)
         return rc;
-    if (cli_read_file(bios_file, &bios, &bios_len)) {
-        fprintf(stderr, "memtree: %s: %s\n", cli_display_name(bios_file),
-                strerror(errno));
-        return CLI_EXIT_FAIL;
+    if (a.restore) {
+        if (open_restore(a.restore, &rfd, &dst, &cfg, &bios))
+            return CLI_EXIT_FAIL;
+    } else {
+        char *image = NULL;
+
+        if (cli_read_file(a.bios, &image, &bios_len)) {
+            fprintf(stderr, "memtree: %s: %s\n", cli_display_name(a.bios),
+                    strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+        bios = image;
+        if (bios_len == 0 || bios_len % (64 * 1024) || bios_len > BIOS_MAX) {
+            fprintf(stderr, "memtree: %s: BIOS size %zu is not a multiple of "
+                    "64 KiB between 64 KiB and 16 MiB\n",
+                    cli_display_name(a.bios), bios_len);
+            free(bios);
+            return CLI_EXIT_FAIL;
+        }
+        cfg = (struct vmm_pc_config){ .ram_size = a.ram, .bios = bios,
+                                      .bios_size = bios_len };
     }
-    if (bios_len == 0 || bios_len % (64 * 1024) || bios_len > BIOS_MAX) {
-        fprintf(stderr, "memtree: %s: BIOS size %zu is not a multiple of "
-                "64 KiB between 64 KiB and 16 MiB\n",
-                cli_display_name(bios_file), bios_len);
-        free(bios);
-        return CLI_EXIT_FAIL;
-    }
-    cfg = (struct vmm_pc_config){ .ram_size = ram, .bios = bios,
-                                  .bios_size = bios_len, .con = stdout };
+    cfg.con = stdout;
     rc = vmm_pc_build(&pc, &cfg, &what);
     free(bios);
     if (rc) {
         fprintf(stderr, "memtree: run: building the machine (%s): %s\n", what,
                 mt_strerror(rc));
-        return CLI_EXIT_FAIL;
+        status = CLI_EXIT_FAIL;
+        goto out_restore;
     }
     rc = vmm_pc_attach_kvm(&pc, &what);
     if (rc) {
@@ -182,18 +319,51 @@ static int run_run(int argc, char **argv)
                     strerror(err));
         else
             fprintf(stderr, "memtree: run: %s: %s\n", what, mt_strerror(rc));
-        vmm_pc_destroy(&pc);
-        return CLI_EXIT_FAIL;
+        status = CLI_EXIT_FAIL;
+        goto out_machine;
     }
     if (mt_kvm_error(pc.kvm)) {
         fprintf(stderr, "memtree: run: KVM refused a memslot: %s\n",
                 mt_strerror(mt_kvm_error(pc.kvm)));
-        vmm_pc_destroy(&pc);
-        return CLI_EXIT_FAIL;
+        status = CLI_EXIT_FAIL;
+        goto out_machine;
     }
-    status = run_machine(&pc);
+    if (dst) {
+        char why[256];
+
+        rc = vmm_pc_load(&pc, dst, why, sizeof(why));
+        if (rc) {
+            fprintf(stderr, "memtree: run: restoring %s: %s\n", a.restore,
+                    why);
+            status = CLI_EXIT_FAIL;
+            goto out_machine;
+        }
+    }
+    if (a.snapshot) {
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        /* No SA_RESTART (KVM_RUN must return); a second signal kills. */
+        sa.sa_flags = SA_RESETHAND;
+        run_vcpu = pc.vcpu;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    status = run_machine(&pc, &saveable);
     fflush(stdout);
+    if (a.snapshot && saveable && write_snapshot(&pc, a.snapshot))
+        status = CLI_EXIT_FAIL;
+    else if (a.snapshot && !saveable)
+        fprintf(stderr, "memtree: run: no snapshot written (the run "
+                "failed)\n");
+out_machine:
+    run_vcpu = NULL;
     vmm_pc_destroy(&pc);
+out_restore:
+    mt_migrate_dst_free(dst);
+    if (rfd >= 0)
+        close(rfd);
     return status;
 }
 
@@ -202,7 +372,8 @@ const struct cli_cmd cli_cmd_run = {
     .run = run_run,
     .summary = "boot a firmware image on a minimal PC under KVM",
     .usage =
-        "usage: memtree run --bios FILE [-m SIZE]\n"
+        "usage: memtree run --bios FILE [-m SIZE] [--snapshot OUT]\n"
+        "       memtree run --restore IN [--snapshot OUT]\n"
         "  Boot FILE (a BIOS image, a multiple of 64 KiB, at most 16 MiB) on a\n"
         "  minimal PC under KVM (/dev/kvm): QEMU 7.2's pc memory layout built\n"
         "  with memtree (RAM below 4 GiB through the alias ram-below-4g, a PCI\n"
@@ -211,7 +382,15 @@ const struct cli_cmd cli_cmd_run = {
         "    pc-testdev      ports 0xe0-0xe3, 0xe8-0xeb; MMIO 0xff000000 (64 KiB)\n"
         "    isa-debug-exit  ports 0xf4-0xf7: a write of V exits with (V << 1) | 1\n"
         "    isa-debugcon    port 0xe9: bytes go to standard output\n"
-        "  -m SIZE  guest RAM, QEMU's syntax: 128 = 128M (default), 1G, 512K.\n"
+        "  -m SIZE         guest RAM, QEMU's syntax: 128 = 128M (default), 1G, 512K.\n"
+        "  --snapshot OUT  when the guest exits (isa-debug-exit), halts or shuts\n"
+        "                  down, or on SIGINT/SIGTERM, write the machine to OUT\n"
+        "                  (RAM, memory map, vCPU, devices: a migration stream,\n"
+        "                  written to OUT.tmp and renamed).\n"
+        "  --restore IN    build the machine IN describes (no --bios or -m), load\n"
+        "                  it and resume the guest where it stopped.\n"
         "  Exit status: (V << 1) | 1 after isa-debug-exit; 0 when the guest\n"
-        "  halts or shuts down; 1 on errors; 2 on a bad command line.\n",
+        "  halts or shuts down, or after SIGINT/SIGTERM with --snapshot; 1 on\n"
+        "  errors (a snapshot that cannot be written or restored too); 2 on a\n"
+        "  bad command line.\n",
 };

@@ -107,4 +107,37 @@ int vmm_pc_attach_kvm(struct vmm_pc *pc, const char **what);
 /* vmm_pc_destroy - free everything (NULL members are skipped). */
 void vmm_pc_destroy(struct vmm_pc *pc);
 
+/* ---- snapshots and migration (vmm/state.c) ----------------------------------- */
+
+/* Largest BIOS image (QEMU's pc: 16 MiB). */
+#define VMM_BIOS_MAX (16u << 20)
+
+/* The machine's extension records in a migration stream (docs/migration.md). */
+#define VMM_TAG_VCPU    MT_MIGRATE_TAG('V', 'C', 'P', 'U')
+#define VMM_TAG_TESTDEV MT_MIGRATE_TAG('T', 'D', 'E', 'V')
+
+/*
+ * vmm_pc_save - write the stopped machine to @fd as a migration stream:
+ * RAM blocks, region state, the vCPU and pc-testdev records. Returns 0 or
+ * an MT_E* code with @why (@len bytes) saying what failed.
+ */
+int vmm_pc_save(struct vmm_pc *pc, int fd, char *why, size_t len);
+
+/*
+ * vmm_pc_config_from - the configuration of the machine in an opened
+ * stream (mt_migrate_dst_open): -m from pc.ram, the BIOS size from
+ * pc.bios. *@bios gets a zeroed image of that size for @cfg (free() it
+ * after vmm_pc_build); the contents come with the stream.
+ */
+int vmm_pc_config_from(mt_migrate_dst *dst, struct vmm_pc_config *cfg,
+                       void **bios, char *why, size_t len);
+
+/*
+ * vmm_pc_load - receive the stream into a machine built from that
+ * configuration, with KVM attached: memory, region state, then the vCPU
+ * registers and pc-testdev. The vCPU must not have run.
+ */
+int vmm_pc_load(struct vmm_pc *pc, mt_migrate_dst *dst, char *why,
+                size_t len);
+
 #endif /* MT_VMM_H */
