@@ -36,6 +36,10 @@ struct mt_kvm {
  */
 void mt__kvm_vm_zones(mt_kvm_vm *vm, int delta);
 
+/* Flush the coalesced ring unless another thread is already replaying it
+ * (for the commit path, which holds the context's writer lock). */
+int mt__kvm_vm_flush_nowait(mt_kvm_vm *vm);
+
 /*
  * mt__kvm_vm_attach - @k (NULL: nobody) now owns the slots of address
  * space @as_id of @vm: the dirty-ring harvest hands it their entries.

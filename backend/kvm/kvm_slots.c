@@ -461,7 +461,7 @@ static void zone(mt_kvm *k, uint64_t addr, uint64_t len, bool pio, bool add)
     /* QEMU flushes when coalescing is cleared: what the zone queued is
      * delivered before it goes. */
     if (!add && k->vm)
-        mt_kvm_vm_flush_coalesced(k->vm);
+        mt__kvm_vm_flush_nowait(k->vm);
     memset(&z, 0, sizeof(z));
     z.addr = addr;
     z.size = (uint32_t)len;
@@ -510,7 +510,7 @@ static void kvm_begin(void *opaque)
     mt_kvm *k = opaque;
 
     if (k->vm)
-        mt_kvm_vm_flush_coalesced(k->vm);
+        mt__kvm_vm_flush_nowait(k->vm);
 }
 
 /* ---- lifetime and queries -------------------------------------------------- */

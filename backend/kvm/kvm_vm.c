@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -35,7 +36,8 @@ struct mt_kvm_vm {
     struct kvm_coalesced_mmio_ring *ring;  /* in the first vCPU's mapping */
     uint32_t ring_max;                     /* entries in the ring */
     mt_kvm_vcpu *ring_owner;               /* whose address spaces replay */
-    bool flushing;
+    /* One replayer at a time: entries are taken in order, once each. */
+    pthread_mutex_t flush_lock;
     long zones;                            /* coalesced zones registered */
     uint64_t flushed;                      /* entries replayed, ever */
     unsigned nr_vcpus;
@@ -118,6 +120,7 @@ int mt_kvm_vm_new(const mt_kvm_vm_opts *opts, mt_kvm_vm **out)
     vm = calloc(1, sizeof(*vm));
     if (!vm)
         return MT_ENOMEM;
+    pthread_mutex_init(&vm->flush_lock, NULL);
     vm->vm_fd = -1;
     vm->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
     if (vm->sys_fd < 0) {
@@ -184,6 +187,7 @@ void mt_kvm_vm_free(mt_kvm_vm *vm)
         return;
     close(vm->vm_fd);
     close(vm->sys_fd);
+    pthread_mutex_destroy(&vm->flush_lock);
     free(vm);
 }
 
@@ -216,7 +220,7 @@ int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
 
 void mt__kvm_vm_zones(mt_kvm_vm *vm, int delta)
 {
-    vm->zones += delta;
+    __atomic_fetch_add(&vm->zones, delta, __ATOMIC_RELAXED);
 }
 
 /* Anything queued? One load of each index on the shared page, and not even
@@ -225,24 +229,23 @@ static inline bool ring_pending(const mt_kvm_vm *vm)
 {
     const struct kvm_coalesced_mmio_ring *r = vm->ring;
 
-    return vm->zones > 0 && r &&
+    return __atomic_load_n(&vm->zones, __ATOMIC_RELAXED) > 0 && r &&
            __atomic_load_n(&r->first, __ATOMIC_RELAXED) !=
                __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
 }
 
-int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
+/* The VM whose ring this thread is replaying: a write replayed may reach
+ * a device whose callback changes the map, whose commit flushes again. */
+static __thread const mt_kvm_vm *replaying;
+
+/* Replay the ring (flush_lock held). */
+static int replay(mt_kvm_vm *vm)
 {
-    struct kvm_coalesced_mmio_ring *r;
-    mt_kvm_vcpu *v;
+    struct kvm_coalesced_mmio_ring *r = vm->ring;
+    mt_kvm_vcpu *v = vm->ring_owner;
     int n = 0;
 
-    if (!vm)
-        return MT_EINVAL;
-    r = vm->ring;
-    v = vm->ring_owner;
-    if (!r || !v || vm->flushing)
-        return 0;
-    vm->flushing = true;
+    replaying = vm;
     for (;;) {
         uint32_t first = __atomic_load_n(&r->first, __ATOMIC_RELAXED);
         uint32_t last = __atomic_load_n(&r->last, __ATOMIC_ACQUIRE);
@@ -267,8 +270,42 @@ int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
         n++;
     }
     vm->flushed += (uint64_t)n;
-    vm->flushing = false;
+    replaying = NULL;
     return n;
+}
+
+/*
+ * vCPU threads (and callers of the public flush) wait for a replay running
+ * on another thread: when they go on, every write queued before is done.
+ * The commit path (@wait false, the context's writer lock held) must not
+ * wait: the replaying thread may need that lock for a device callback; the
+ * replay under way delivers the entries anyway.
+ */
+static int flush(mt_kvm_vm *vm, bool wait)
+{
+    int n;
+
+    if (!vm->ring || !vm->ring_owner || replaying == vm)
+        return 0;
+    if (wait)
+        pthread_mutex_lock(&vm->flush_lock);
+    else if (pthread_mutex_trylock(&vm->flush_lock))
+        return 0;
+    n = replay(vm);
+    pthread_mutex_unlock(&vm->flush_lock);
+    return n;
+}
+
+int mt_kvm_vm_flush_coalesced(mt_kvm_vm *vm)
+{
+    if (!vm)
+        return MT_EINVAL;
+    return flush(vm, true);
+}
+
+int mt__kvm_vm_flush_nowait(mt_kvm_vm *vm)
+{
+    return flush(vm, false);
 }
 
 /* ---- the dirty ring ----------------------------------------------------------- */
