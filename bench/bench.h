@@ -102,4 +102,7 @@ void bench_rcu(void); /* bench_rcu.c */
 /* Snapshots (bench_snapshot.c). */
 void bench_reset(void);
 
+/* Live migration (bench_migrate.c). */
+void bench_migrate(void);
+
 #endif /* MT_BENCH_H */

@@ -34,6 +34,7 @@ static const struct workload workloads[] = {
     { "hva", bench_hva, "host address -> RAM block among 1,000 blocks" },
     { "rcu", bench_rcu, "8-byte loads, idle and while another thread commits; commit time meanwhile" },
     { "reset", bench_reset, "snapshot reset of a 1 GiB guest, 1% of pages dirty, vs a full restore" },
+    { "migrate", bench_migrate, "live migration of a 1 GiB guest dirtying 128 MiB/s: downtime" },
 };
 
 #define NR_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

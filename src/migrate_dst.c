@@ -38,6 +38,7 @@ struct mt_migrate_dst {
     mt__mig_ext *ext;
     size_t nr_ext, cap_ext;
     uint64_t ext_bytes;
+    uint8_t *stage;             /* one PAGE section's pages, while loading */
     mt_migrate_stats stats;
 };
 
@@ -141,6 +142,10 @@ void mt_migrate_dst_free(mt_migrate_dst *d)
         dfree(d, d->ext[i].data);
     dfree(d, d->ext);
     mt_snapshot_free(d->snap);
+    /* Unmapped here, not at the end of the load, whose return ends the
+     * guest's downtime. */
+    if (d->stage)
+        munmap(d->stage, STAGE_BYTES);
     d->alloc.free(d->alloc.opaque, d);
 }
 
@@ -288,11 +293,17 @@ static int read_final(mt_migrate_dst *d, uint64_t len, mt_snapshot **fin,
     for (uint32_t b = 0; b < s->nr_blocks && !rc; b++) {
         const mt__snap_block *bl = &s->blocks[b];
 
-        for (uint64_t p = 0; p < bl->npages; p++) {
-            if (!mt__snap_bit(bl->present, p)) {
+        for (uint64_t p = 0; p < bl->npages; p += 64) {
+            uint64_t left = bl->npages - p;
+            uint64_t want = left >= 64 ? UINT64_MAX
+                                       : (UINT64_C(1) << left) - 1;
+            uint64_t miss = ~bl->present[p / 64] & want;
+
+            if (miss) {
                 rc = mt__snap_fail(err, MT_EPARSE,
                                    "page %llu of block '%s' never arrived",
-                                   (unsigned long long)p,
+                                   (unsigned long long)(p + (uint64_t)
+                                       __builtin_ctzll(miss)),
                                    mt__snap_show(s->regions[bl->region].name));
                 break;
             }
@@ -465,6 +476,7 @@ int mt_migrate_dst_load(mt_migrate_dst *d, mt_ctx *ctx, mt_migrate_error *err)
         stage = NULL;
         rc = mt__snap_fail(err, MT_ENOMEM, "out of memory");
     }
+    d->stage = stage;
     if (!rc)
         rc = receive(d, blk, stage, &fin, err);
     d->stats.bytes = d->r.pos;
@@ -482,8 +494,6 @@ int mt_migrate_dst_load(mt_migrate_dst *d, mt_ctx *ctx, mt_migrate_error *err)
             rc = mt__snap_fail(err, crc, "commit failed: %s",
                                mt_strerror(crc));
     }
-    if (stage)
-        munmap(stage, STAGE_BYTES);
     for (uint32_t b = 0; b < d->snap->nr_blocks; b++)
         mt_region_unref(blk[b]);
     dfree(d, blk);

@@ -32,6 +32,11 @@ int mt__mig_write_header(mt__snapw *w, int fd);
 /* Read and check it (reader initialised with fd or buffer and verify). */
 int mt__mig_read_header(mt__snapr *r);
 
+/* Write out what @w buffers (between sections), so that the destination
+ * can finish the last section of a pass while the source waits: the
+ * snapshot writer itself only flushes at the end of a stream. */
+int mt__mig_flush(mt__snapw *w);
+
 /*
  * One PAGE section for pages [first, first + n) of block @block whose
  * memory is @host (page 0), n <= MT__SNAP_RUN_PAGES: every page is looked

@@ -149,6 +149,9 @@ static int send_pending(mt_migrate_src *src, mt_migrate_error *err)
             p += n;
         }
     }
+    /* The pass's last bytes go out now, not with the next pass: the
+     * destination can apply them before the source stops. */
+    mt__mig_flush(src->w);
     if (src->w->rc)
         return write_error(src, err, errno);
     src->stats.passes++;

@@ -139,6 +139,29 @@ int mt__mig_read_header(mt__snapr *r)
     return 0;
 }
 
+int mt__mig_flush(mt__snapw *w)
+{
+    const uint8_t *p = w->buf;
+    size_t n = w->nbuf;
+
+    if (w->rc || w->open)
+        return w->rc ? w->rc : MT_EINVAL;
+    while (n) {
+        ssize_t k = write(w->fd, p, n);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            w->rc = MT_EIO;
+            return w->rc;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    w->nbuf = 0;
+    return 0;
+}
+
 /* ---- sections ----------------------------------------------------------------- */
 
 int mt__mig_put_run(mt__snapw *w, uint32_t block, const uint8_t *host,
