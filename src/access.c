@@ -1,22 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * access.c: reads and writes of any length through an address space
- * (QEMU's address_space_rw family), fixed-size loads and stores, translate
- * and the validity check. The flat view is walked piece by piece: holes,
- * direct memory copies, and device pieces cut to what the device takes.
+ * (QEMU's address_space_rw family), translate and the validity check. The
+ * flat view is walked piece by piece: holes, direct memory copies, and
+ * device pieces cut to what the device takes. Fixed-size loads and stores
+ * are in ldst.c.
  */
-#include <string.h>
-
-#include "internal.h"
-
-/* Bytes from @addr to the end of @fr, capped at @len (no 2^64 overflow). */
-static uint64_t piece_len(const mt_flat_range *fr, uint64_t addr,
-                          uint64_t len)
-{
-    uint64_t avail_m1 = fr->last - addr;
-
-    return len - 1 <= avail_m1 ? len : avail_m1 + 1;
-}
+#include "access_int.h"
 
 /* Bytes from @addr (in a hole) up to the next range, capped at @len. */
 static uint64_t hole_len(const mt_flatview *fv, uint64_t addr, uint64_t len)
@@ -30,47 +20,28 @@ static uint64_t hole_len(const mt_flatview *fv, uint64_t addr, uint64_t len)
     return next - addr < len ? next - addr : len;
 }
 
-static uint64_t bytes_to_value(const uint8_t *p, unsigned size, mt_endian e)
+/* One device piece of a buffer access in range @fr; *@l is cut to what
+ * the device takes. */
+static mt_result device_piece(const mt_flat_range *fr, uint64_t xlat,
+                              mt_attrs attrs, uint8_t *buf, uint64_t *l,
+                              bool is_write)
 {
-    uint64_t v = 0;
-    unsigned i;
-
-    for (i = 0; i < size; i++) {
-        unsigned idx = e == MT_ENDIAN_BIG ? i : size - 1 - i;
-
-        v = (v << 8) | p[idx];
-    }
-    return v;
-}
-
-static void value_to_bytes(uint8_t *p, unsigned size, mt_endian e,
-                           uint64_t v)
-{
-    unsigned i;
-
-    for (i = 0; i < size; i++) {
-        unsigned idx = e == MT_ENDIAN_BIG ? size - 1 - i : i;
-
-        p[idx] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-/* One device piece of a buffer access; *@l is cut to what the device takes. */
-static mt_result device_piece(mt_region *mr, uint64_t xlat, mt_attrs attrs,
-                              uint8_t *buf, uint64_t *l, bool is_write)
-{
+    mt_region *mr = fr->region;
     unsigned size = mt__access_size(mr, *l, xlat);
     mt_endian e = mt__region_endian(mr);
+    bool simple = mt__io_simple(fr->mt__access, size, xlat);
     uint64_t v;
     mt_result res;
 
     *l = size;
-    if (is_write)
-        return mt__dispatch_write(mr, xlat, bytes_to_value(buf, size, e),
-                                  size, e, attrs);
-    res = mt__dispatch_read(mr, xlat, &v, size, e, attrs);
-    value_to_bytes(buf, size, e, v);
+    if (is_write) {
+        v = mt__load_host(buf, size, e);
+        return simple ? mt__io_write(fr, xlat, v, size, e, attrs)
+                      : mt__dispatch_write(mr, xlat, v, size, e, attrs);
+    }
+    res = simple ? mt__io_read(fr, xlat, &v, size, e, attrs)
+                 : mt__dispatch_read(mr, xlat, &v, size, e, attrs);
+    mt__store_host(buf, size, e, v);
     return res;
 }
 
@@ -100,7 +71,7 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
             uint8_t *host = fr->host;
 
             mr = fr->region;
-            l = piece_len(fr, addr, len);
+            l = mt__piece_len(fr, addr, len);
             if (attrs.memory && !mt__is_ram(mr)) {
                 res |= MT_TX_ACCESS_ERROR;
             } else if (is_write && (fr->mt__access & MT__ACCESS_WRITE)) {
@@ -112,7 +83,7 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
                 memcpy(buf, host + (addr - fr->start), l);
             } else {
                 xlat = fr->offset + (addr - fr->start);
-                res |= device_piece(mr, xlat, attrs, buf, &l, is_write);
+                res |= device_piece(fr, xlat, attrs, buf, &l, is_write);
             }
         }
         buf += l;
@@ -127,16 +98,59 @@ static mt_result fv_rw(mt_flatview *fv, uint64_t addr, mt_attrs attrs,
  * section and uses the one view it loaded there, so a commit on another
  * thread neither blocks it nor frees what it reads (rcu.c). Device
  * callbacks run inside that section too, without any lock held.
+ *
+ * Reads and writes: the common case first, the whole access in directly
+ * accessible memory of one range found from the hints alone (one copy, no
+ * per-piece work); anything else, or a miss of the hints, takes fv_rw().
+ * The functions below run inside the section and leave it (access_int.h).
  */
-static mt_result as_rw(mt_as *as, uint64_t addr, mt_attrs attrs,
-                       uint8_t *buf, uint64_t len, bool is_write)
+static __attribute__((noinline)) mt_result
+read_locked(mt_flatview *fv, uint64_t addr, mt_attrs attrs, uint8_t *buf,
+            uint64_t len)
 {
-    mt_result res;
+    uint8_t *host = mt__direct_host(fv, addr, len,
+                                    MT__ACCESS_READ |
+                                        (attrs.memory ? MT__ACCESS_RAM : 0),
+                                    false);
+    mt_result res = MT_TX_OK;
 
-    mt__read_lock(as->ctx);
-    res = fv_rw(mt__as_view(as), addr, attrs, buf, len, is_write);
-    mt__read_unlock(as->ctx);
+    if (host)
+        memcpy(buf, host, len);
+    else
+        res = fv_rw(fv, addr, attrs, buf, len, false);
+    mt__read_unlock(fv->ctx);
     return res;
+}
+
+static __attribute__((noinline)) mt_result
+write_locked(mt_flatview *fv, uint64_t addr, mt_attrs attrs, uint8_t *buf,
+             uint64_t len)
+{
+    /* Direct writes are to RAM: attrs.memory allows them. */
+    uint8_t *host = mt__direct_host(fv, addr, len, MT__ACCESS_WRITE, true);
+    mt_result res = MT_TX_OK;
+
+    if (host)
+        memcpy(host, buf, len);
+    else
+        res = fv_rw(fv, addr, attrs, buf, len, true);
+    mt__read_unlock(fv->ctx);
+    return res;
+}
+
+MT_HOT_INLINE mt_result rw_enter(mt_as *as, uint64_t addr, mt_attrs attrs,
+                                 uint8_t *buf, uint64_t len, bool is_write)
+{
+    mt__read_lock(as->ctx);
+    return is_write ? write_locked(mt__as_view(as), addr, attrs, buf, len)
+                    : read_locked(mt__as_view(as), addr, attrs, buf, len);
+}
+
+static __attribute__((noinline)) mt_result
+rw_registering(mt_as *as, uint64_t addr, mt_attrs attrs, uint8_t *buf,
+               uint64_t len, bool is_write)
+{
+    return rw_enter(as, addr, attrs, buf, len, is_write);
 }
 
 mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
@@ -144,7 +158,9 @@ mt_result mt_as_read(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
 {
     if (!as || (!buf && len))
         return MT_TX_DECODE_ERROR;
-    return as_rw(as, addr, attrs, buf, len, false);
+    if (__builtin_expect(!MT__RCU_REGISTERED(), 0))
+        return rw_registering(as, addr, attrs, buf, len, false);
+    return rw_enter(as, addr, attrs, buf, len, false);
 }
 
 mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
@@ -152,7 +168,9 @@ mt_result mt_as_write(mt_as *as, uint64_t addr, mt_attrs attrs,
 {
     if (!as || (!buf && len))
         return MT_TX_DECODE_ERROR;
-    return as_rw(as, addr, attrs, (uint8_t *)buf, len, true);
+    if (__builtin_expect(!MT__RCU_REGISTERED(), 0))
+        return rw_registering(as, addr, attrs, (uint8_t *)buf, len, true);
+    return rw_enter(as, addr, attrs, (uint8_t *)buf, len, true);
 }
 
 mt_result mt_as_rw(mt_as *as, uint64_t addr, mt_attrs attrs, void *buf,
@@ -183,7 +201,7 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
         } else {
             mt_region *mr = fr->region;
 
-            l = piece_len(fr, addr, len);
+            l = mt__piece_len(fr, addr, len);
             if (mt__is_ram(mr) || (mr->kind == MT_REGION_ROM_DEVICE &&
                                    fr->romd)) {
                 uint64_t xlat = fr->offset + (addr - fr->start);
@@ -199,101 +217,6 @@ mt_result mt_as_write_rom(mt_as *as, uint64_t addr, mt_attrs attrs,
     }
     mt__read_unlock(as->ctx);
     return MT_TX_OK;
-}
-
-static bool valid_size(unsigned size)
-{
-    return size == 1 || size == 2 || size == 4 || size == 8;
-}
-
-/*
- * The part load and store share: find the range of a fixed-size access at
- * @addr. Returns MT_TX_OK with *@fr set when the caller should go on, or
- * the result to return (holes, attrs.memory refusals, bad sizes).
- */
-static mt_result ldst_range(mt_flatview *fv, uint64_t addr, unsigned size,
-                            mt_attrs attrs, const mt_flat_range **fr)
-{
-    if (!valid_size(size))
-        return MT_TX_DECODE_ERROR;
-    *fr = mt__lookup(fv, addr);
-    if (!*fr)
-        return attrs.memory ? MT_TX_ACCESS_ERROR : MT_TX_DECODE_ERROR;
-    if (attrs.memory && !mt__is_ram((*fr)->region))
-        return MT_TX_ACCESS_ERROR;
-    return MT_TX_OK;
-}
-
-/* Is the whole access directly reachable memory with @bit (MT__ACCESS_*)? */
-static bool ldst_direct(const mt_flat_range *fr, uint64_t addr,
-                        unsigned size, unsigned bit)
-{
-    return piece_len(fr, addr, size) == size && (fr->mt__access & bit);
-}
-
-static mt_result as_load(mt_flatview *fv, uint64_t addr, unsigned size,
-                         mt_endian endian, mt_attrs attrs, uint64_t *value)
-{
-    const mt_flat_range *fr;
-    mt_result res = ldst_range(fv, addr, size, attrs, &fr);
-
-    if (res != MT_TX_OK)
-        return res;
-    if (!ldst_direct(fr, addr, size, MT__ACCESS_READ))
-        return mt__dispatch_read(fr->region, fr->offset + (addr - fr->start),
-                                 value, size, endian, attrs);
-    *value = bytes_to_value((uint8_t *)fr->host + (addr - fr->start), size,
-                            endian);
-    return MT_TX_OK;
-}
-
-mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
-                     mt_endian endian, mt_attrs attrs, uint64_t *value)
-{
-    mt_result res;
-
-    if (!value)
-        return MT_TX_DECODE_ERROR;
-    *value = 0;
-    if (!as)
-        return MT_TX_DECODE_ERROR;
-    mt__read_lock(as->ctx);
-    res = as_load(mt__as_view(as), addr, size, endian, attrs, value);
-    mt__read_unlock(as->ctx);
-    return res;
-}
-
-static mt_result as_store(mt_flatview *fv, uint64_t addr, unsigned size,
-                          mt_endian endian, mt_attrs attrs, uint64_t value)
-{
-    const mt_flat_range *fr;
-    uint64_t xlat;
-    mt_result res = ldst_range(fv, addr, size, attrs, &fr);
-
-    if (res != MT_TX_OK)
-        return res;
-    xlat = fr->offset + (addr - fr->start);
-    if (!ldst_direct(fr, addr, size, MT__ACCESS_WRITE))
-        return mt__dispatch_write(fr->region, xlat, value, size, endian,
-                                  attrs);
-    value_to_bytes((uint8_t *)fr->host + (addr - fr->start), size, endian,
-                   value);
-    if (fr->dirty_log_mask)
-        mt__dirty_mark(fr->region, xlat, size, fr->dirty_log_mask);
-    return MT_TX_OK;
-}
-
-mt_result mt_as_store(mt_as *as, uint64_t addr, unsigned size,
-                      mt_endian endian, mt_attrs attrs, uint64_t value)
-{
-    mt_result res;
-
-    if (!as)
-        return MT_TX_DECODE_ERROR;
-    mt__read_lock(as->ctx);
-    res = as_store(mt__as_view(as), addr, size, endian, attrs, value);
-    mt__read_unlock(as->ctx);
-    return res;
 }
 
 int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
@@ -317,7 +240,7 @@ int mt_as_translate(mt_as *as, uint64_t addr, mt_attrs attrs,
         *region = fr->region;
         *offset = fr->offset + (addr - fr->start);
         if (*len)
-            *len = piece_len(fr, addr, *len);
+            *len = mt__piece_len(fr, addr, *len);
     }
     mt__read_unlock(as->ctx);
     return 0;
@@ -334,7 +257,7 @@ static bool fv_access_valid(mt_flatview *fv, uint64_t addr, uint64_t len,
         if (!fr)
             return false;
         mr = fr->region;
-        l = piece_len(fr, addr, len);
+        l = mt__piece_len(fr, addr, len);
         xlat = fr->offset + (addr - fr->start);
         if (attrs.memory && !mt__is_ram(mr))
             return false;

@@ -129,6 +129,63 @@ mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv)
     return t;
 }
 
+/*
+ * What @tlb should say about the page of @addr: the page's host address
+ * when the whole page is direct memory of @fr without dirty logging (the
+ * access paths then need nothing else), otherwise the record itself.
+ */
+void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
+{
+    uint64_t h = mt__tlb_hash(addr);
+    mt_tlb_entry *e = mt__tlb_entry(tlb, h);
+    uint64_t page = addr & ~UINT64_C(4095);
+    uint64_t key = h << MT__TLB_SHIFT, old;
+    unsigned direct = fr->mt__access &
+                      (MT__ACCESS_READ | MT__ACCESS_WRITE | MT__ACCESS_RAM);
+    uintptr_t data;
+
+    if ((direct & (MT__ACCESS_READ | MT__ACCESS_WRITE)) && fr->host &&
+        !fr->dirty_log_mask && fr->start <= page && fr->last - page >= 4095) {
+        key |= MT__TLB_PAGE | (uint64_t)direct << MT__TLB_ACCESS_SHIFT;
+        data = (uintptr_t)((uint8_t *)fr->host + (page - fr->start));
+    } else {
+        key |= MT__TLB_RANGE;
+        data = (uintptr_t)fr;
+    }
+    old = atomic_load_explicit(&e->key, memory_order_relaxed);
+    if (old & MT__TLB_BUSY)
+        return; /* another thread is filling it */
+    if ((old & ~MT__TLB_VER) == key &&
+        atomic_load_explicit(&e->data, memory_order_relaxed) == data)
+        return; /* already there */
+    if (!atomic_compare_exchange_strong_explicit(&e->key, &old,
+                                                 old | MT__TLB_BUSY,
+                                                 memory_order_relaxed,
+                                                 memory_order_relaxed))
+        return;
+    /* Readers that see the new data see BUSY or the new key after it. */
+    atomic_thread_fence(memory_order_release);
+    atomic_store_explicit(&e->data, data, memory_order_relaxed);
+    atomic_store_explicit(&e->key,
+                          key | ((old + 2) & MT__TLB_VER), memory_order_release);
+}
+
+const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
+{
+    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    const mt_flat_range *fr = mt__fvt_lookup(fv->tree, addr);
+
+    if (!fr)
+        return NULL;
+    if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
+        tlb = mt__fv_tlb_alloc(fv);
+    if (tlb)
+        mt__tlb_fill(tlb, addr, fr);
+    else
+        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
+    return fr;
+}
+
 void mt__flatview_use(mt_flatview *fv, bool use)
 {
     if (use) {

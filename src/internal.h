@@ -459,6 +459,10 @@ static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
     return mt__fvt_lower(fv->tree, addr);
 }
 
+/* The few helpers of the access fast paths: inlined even where the
+ * compiler would rather share one copy. */
+#define MT_HOT_INLINE static inline __attribute__((always_inline))
+
 /* Allocate @fv's lookup cache (flatview.c); false if that failed. */
 mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
 
@@ -493,13 +497,13 @@ _Static_assert(MT__TLB_SHIFT >= 24, "the tag must leave bits 23..0 free");
 #define MT__ACCESS_IO1   0x8u
 #define MT__ACCESS_GUARD 0x80u /* I/O region: the re-entrancy guard applies */
 
-static inline uint64_t mt__tlb_hash(uint64_t addr)
+MT_HOT_INLINE uint64_t mt__tlb_hash(uint64_t addr)
 {
     return ((addr >> 12) * MT__TLB_MUL) &
            ((UINT64_C(1) << MT__TLB_HBITS) - 1);
 }
 
-static inline mt_tlb_entry *mt__tlb_entry(mt_tlb_entry *tlb, uint64_t h)
+MT_HOT_INLINE mt_tlb_entry *mt__tlb_entry(mt_tlb_entry *tlb, uint64_t h)
 {
     return &tlb[h >> (MT__TLB_HBITS - MT_TLB_BITS)];
 }
@@ -509,7 +513,7 @@ static inline mt_tlb_entry *mt__tlb_entry(mt_tlb_entry *tlb, uint64_t h)
  * and clear in @want); else 0. The key is read again after the data: a fill
  * in between changes it (BUSY, or a new version).
  */
-static inline uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
+MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
                                      uint64_t want)
 {
     uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
@@ -526,13 +530,15 @@ static inline uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
 
 /* Cache @fr (the range of @addr) in @tlb (flatview.c). */
 void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
+/* mt__lookup when the hints missed: the tree, then fill the hints. */
+const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr);
 
 /*
- * Range of @fv containing @addr, or NULL for a hole: the last range hit
- * (small views) or the page cache (large views), then the tree. Writes
- * only hints; safe from any number of threads.
+ * Range of @fv containing @addr from the hints alone: the last range hit
+ * (small views) or the page cache (large views); NULL when they miss.
  */
-static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
+MT_HOT_INLINE const mt_flat_range *mt__lookup_hint(mt_flatview *fv,
+                                                   uint64_t addr)
 {
     mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     const mt_flat_range *fr;
@@ -545,53 +551,65 @@ static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
         fr = (const mt_flat_range *)mt__tlb_read(
             mt__tlb_entry(tlb, h), MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
             (h << MT__TLB_SHIFT) | MT__TLB_RANGE);
-        if (fr && fr->start <= addr && addr <= fr->last)
-            return fr;
     } else {
         fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
-        if (fr && fr->start <= addr && addr <= fr->last)
-            return fr;
     }
-    fr = mt__fvt_lookup(fv->tree, addr);
-    if (!fr)
+    if (fr && fr->start <= addr && addr <= fr->last)
+        return fr;
+    return NULL;
+}
+
+/*
+ * Range of @fv containing @addr, or NULL for a hole: the hints, then the
+ * tree. Writes only hints; safe from any number of threads.
+ */
+static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
+{
+    const mt_flat_range *fr = mt__lookup_hint(fv, addr);
+
+    return fr ? fr : mt__lookup_miss(fv, addr);
+}
+
+/*
+ * Host address of [@addr, @addr + @len) from a page entry of @fv's cache:
+ * the whole access inside one page of direct memory without dirty logging
+ * whose entry has every MT__ACCESS_* bit of @need (READ, WRITE, RAM). NULL
+ * otherwise, and always for small views (no cache) and for @len 0.
+ */
+MT_HOT_INLINE uint8_t *mt__page_host(mt_flatview *fv, uint64_t addr,
+                                     uint64_t len, unsigned need)
+{
+    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    uint64_t h, bits;
+    uintptr_t host;
+
+    if (!tlb || len - 1 > 4095 - (addr & 4095))
         return NULL;
-    if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
-        tlb = mt__fv_tlb_alloc(fv);
-    if (tlb)
-        mt__tlb_fill(tlb, addr, fr);
-    else
-        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
-    return fr;
+    h = mt__tlb_hash(addr);
+    bits = (uint64_t)need << MT__TLB_ACCESS_SHIFT;
+    host = mt__tlb_read(mt__tlb_entry(tlb, h),
+                        MT__TLB_TAG | MT__TLB_PAGE | bits | MT__TLB_BUSY,
+                        (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits);
+    return host ? (uint8_t *)host + (addr & 4095) : NULL;
 }
 
 /*
  * Host address of [@addr, @addr + @len) when it is all directly accessible
  * memory of one range with every MT__ACCESS_* bit of @need (and, with
  * @clean, no dirty logging), from the hints alone; else NULL: the caller
- * takes the general path, which looks up and fills the cache. @len >= 1.
+ * takes the general path, which looks up and fills the hints (and always
+ * for @len 0).
  */
-static inline uint8_t *mt__direct_host(mt_flatview *fv, uint64_t addr,
+MT_HOT_INLINE uint8_t *mt__direct_host(mt_flatview *fv, uint64_t addr,
                                        uint64_t len, unsigned need,
                                        bool clean)
 {
-    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     const mt_flat_range *fr;
 
-    if (tlb) {
-        /* Page entries exist only for pages without dirty logging. */
-        uint64_t h = mt__tlb_hash(addr);
-        uint64_t bits = (uint64_t)need << MT__TLB_ACCESS_SHIFT;
-        uintptr_t host;
-
-        if (len - 1 > 4095 - (addr & 4095))
-            return NULL; /* crosses the page */
-        host = mt__tlb_read(mt__tlb_entry(tlb, h),
-                            MT__TLB_TAG | MT__TLB_PAGE | bits | MT__TLB_BUSY,
-                            (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits);
-        return host ? (uint8_t *)host + (addr & 4095) : NULL;
-    }
+    if (atomic_load_explicit(&fv->tlb, memory_order_relaxed))
+        return mt__page_host(fv, addr, len, need);
     fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
-    if (fr && fr->start <= addr && addr <= fr->last &&
+    if (fr && len && fr->start <= addr && addr <= fr->last &&
         len - 1 <= fr->last - addr && (fr->mt__access & need) == need &&
         !(clean && fr->dirty_log_mask))
         return (uint8_t *)fr->host + (addr - fr->start);
@@ -638,14 +656,16 @@ mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
 /* MT__ACCESS_IO1 << n for each size 1 << n that is a simple access of
  * @mr, plus MT__ACCESS_GUARD for I/O regions (render time). */
 unsigned mt__io_simple_sizes(const mt_region *mr);
-/* A simple access (the range's MT__ACCESS_IO1 bit for @size is set, @addr
- * is aligned to @size, attrs.memory is clear): what mt__dispatch_read/write
- * do, without re-checking what the bit guarantees. @guard: the range's
- * MT__ACCESS_GUARD. */
-mt_result mt__io_read(mt_region *mr, uint64_t addr, uint64_t *value,
-                      unsigned size, mt_endian op, mt_attrs attrs, bool guard);
-mt_result mt__io_write(mt_region *mr, uint64_t addr, uint64_t value,
-                       unsigned size, mt_endian op, mt_attrs attrs, bool guard);
+/* A simple access to range @fr at offset @addr of its region (the range's
+ * MT__ACCESS_IO1 bit for @size is set, @addr is aligned to @size,
+ * attrs.memory is clear): what mt__dispatch_read/write do, without
+ * re-checking what the bit guarantees. */
+mt_result mt__io_read(const mt_flat_range *fr, uint64_t addr,
+                      uint64_t *value, unsigned size, mt_endian op,
+                      mt_attrs attrs);
+mt_result mt__io_write(const mt_flat_range *fr, uint64_t addr,
+                       uint64_t value, unsigned size, mt_endian op,
+                       mt_attrs attrs);
 /* Largest piece (power of two) the device takes at @addr, at most @len. */
 unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr);
 /* Endianness the device's values are laid out in, in byte buffers. */

@@ -10,8 +10,8 @@
 
 #include "internal.h"
 
-/* Devices (guard identities) currently inside a callback on this thread.
- * Frames live on the stack of the accessing calls. */
+/* Devices (guard identities) currently inside a callback on this thread,
+ * innermost first. Frames live on the stack of the accessing calls. */
 typedef struct guard_frame {
     const void *id;
     struct guard_frame *prev;
@@ -19,6 +19,22 @@ typedef struct guard_frame {
 
 static _Thread_local guard_frame *active_guards
     __attribute__((tls_model("initial-exec")));
+
+/* The low @size bytes of a value (all of it from 8 bytes up). */
+static inline uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+}
+
+static inline uint64_t bswap(uint64_t v, unsigned size)
+{
+    switch (size) {
+    case 2: return __builtin_bswap16((uint16_t)v);
+    case 4: return __builtin_bswap32((uint32_t)v);
+    case 8: return __builtin_bswap64(v);
+    default: return v;
+    }
+}
 
 static mt_result ram_device_read(void *opaque, uint64_t offset,
                                  uint64_t *value, unsigned size, mt_attrs a)
@@ -135,21 +151,6 @@ unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr)
     return l;
 }
 
-static uint64_t bswap(uint64_t v, unsigned size)
-{
-    switch (size) {
-    case 2: return __builtin_bswap16((uint16_t)v);
-    case 4: return __builtin_bswap32((uint32_t)v);
-    case 8: return __builtin_bswap64(v);
-    default: return v;
-    }
-}
-
-static uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
-}
-
 static uint64_t shifted(uint64_t v, int shift)
 {
     return shift >= 0 ? v << shift : v >> -shift;
@@ -236,6 +237,103 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
     if (pushed)
         active_guards = frame.prev;
     return res;
+}
+
+/*
+ * The sizes whose accesses need none of the above (for flat ranges, at
+ * render time; the callbacks and their rules never change after
+ * creation): I/O regions and ROM devices whose callbacks both exist, with
+ * no validity callback, where the size is valid and implemented. Such an
+ * access, at an offset aligned to its size, is one call (mt__io_read,
+ * mt__io_write) behind the re-entrancy guard.
+ */
+unsigned mt__io_simple_sizes(const mt_region *mr)
+{
+    const mt_ops *ops = &mr->ops;
+    unsigned min = ops->impl.min_access_size ? ops->impl.min_access_size : 1;
+    unsigned max = ops->impl.max_access_size ? ops->impl.max_access_size : 4;
+    unsigned bits = 0;
+
+    if ((mr->kind != MT_REGION_IO && mr->kind != MT_REGION_ROM_DEVICE) ||
+        !mr->has_ops || !ops->read || !ops->write || ops->valid.accepts)
+        return 0;
+    for (unsigned n = 0; n < 4; n++) {
+        unsigned size = 1u << n;
+
+        if (size < min || size > max)
+            continue;
+        if (ops->valid.max_access_size &&
+            (size > ops->valid.max_access_size ||
+             size < ops->valid.min_access_size))
+            continue;
+        bits |= MT__ACCESS_IO1 << n;
+    }
+    if (bits && mr->kind == MT_REGION_IO)
+        bits |= MT__ACCESS_GUARD;
+    return bits;
+}
+
+/*
+ * Call @mr's read or write callback for @size bytes at offset @addr. With
+ * @guard (an I/O region whose guard is on), refuse it with
+ * MT_TX_ACCESS_ERROR while the same device is inside a callback on this
+ * thread, and mark it inside for the duration of the call.
+ */
+static inline mt_result io_call(mt_region *mr, uint64_t addr,
+                                    uint64_t *value, unsigned size,
+                                    bool is_write, mt_attrs attrs,
+                                    bool guard)
+{
+    guard_frame frame;
+    mt_result res;
+
+    if (!guard)
+        return is_write
+                   ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
+                   : mr->ops.read(mr->opaque, addr, value, size, attrs);
+    frame.id = mr->guard ? (const void *)mr->guard : mr;
+    for (guard_frame *g = active_guards; g; g = g->prev)
+        if (g->id == frame.id)
+            return MT_TX_ACCESS_ERROR;
+    frame.prev = active_guards;
+    active_guards = &frame;
+    res = is_write ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
+                   : mr->ops.read(mr->opaque, addr, value, size, attrs);
+    active_guards = frame.prev;
+    return res;
+}
+
+/* Is @mr's guard on? @acc: the MT__ACCESS_* bits of a range of @mr. */
+static inline bool io_guarded(const mt_region *mr, unsigned acc)
+{
+    return (acc & MT__ACCESS_GUARD) && !mr->guard_off && !mr->readonly;
+}
+
+mt_result mt__io_read(const mt_flat_range *fr, uint64_t addr,
+                                    uint64_t *value, unsigned size,
+                                    mt_endian op, mt_attrs attrs)
+{
+    mt_region *mr = fr->region;
+    uint64_t v = 0;
+    mt_result res = io_call(mr, addr, &v, size, false, attrs,
+                                io_guarded(mr, fr->mt__access));
+
+    v &= size_mask(size);
+    *value = op != mr->ops.endian ? bswap(v, size) : v;
+    return res;
+}
+
+mt_result mt__io_write(const mt_flat_range *fr, uint64_t addr,
+                                     uint64_t value, unsigned size,
+                                     mt_endian op, mt_attrs attrs)
+{
+    mt_region *mr = fr->region;
+
+    value &= size_mask(size);
+    if (op != mr->ops.endian)
+        value = bswap(value, size);
+    return io_call(mr, addr, &value, size, true, attrs,
+                       io_guarded(mr, fr->mt__access));
 }
 
 mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,

@@ -96,7 +96,9 @@ static void paint_leaf(render_state *st, mt_region *mr, mt_i128 base,
         fr.mt__access = (uint8_t)((fr.host && mt__direct_read(mr)
                                        ? MT__ACCESS_READ : 0) |
                                   (fr.host && mt__direct_write(mr)
-                                       ? MT__ACCESS_WRITE : 0));
+                                       ? MT__ACCESS_WRITE : 0) |
+                                  (mt__is_ram(mr) ? MT__ACCESS_RAM : 0) |
+                                  mt__io_simple_sizes(mr));
         st->err = add_piece(st, &fr);
         cur = gap_end;
     }
