@@ -14,8 +14,8 @@
 #                       then the stress and unit tests in build-tsan/
 #                       (ThreadSanitizer)
 #   make stress         the long form of the stress tests (label `stress`:
-#                       100000 map changes, 10000 KVM remaps) in all three
-#                       trees
+#                       100000 map changes, 10000 KVM remaps, 500 live
+#                       migrations) in all three trees
 #   make test           run the tests of build/ only
 #   make asan           build build-asan/ only
 #   make tsan           build build-tsan/ only
@@ -25,7 +25,7 @@
 #
 # Variables: PREFIX, DESTDIR, BUILD_TYPE, SANITIZE, JOBS, CMAKE_FLAGS (extra
 # -D options for every tree), BUILD_DIR, ASAN_DIR, TSAN_DIR, STRESS_ITERS,
-# KVM_STRESS_REMAPS.
+# KVM_STRESS_REMAPS, KVM_MIGRATE_ROUNDS.
 
 BUILD_DIR   ?= build
 ASAN_DIR    ?= build-asan
@@ -66,8 +66,10 @@ TSAN_SKIP   := ^(test_access_scale|test_fvtree|test_fvtree_small|test_loader|tes
 # The long form of the stress tests (make stress).
 STRESS_ITERS      ?= 100000
 KVM_STRESS_REMAPS ?= 10000
+KVM_MIGRATE_ROUNDS ?= 500
 STRESS_ENV := MT_STRESS_ITERS=$(STRESS_ITERS) \
-              MT_KVM_STRESS_REMAPS=$(KVM_STRESS_REMAPS)
+              MT_KVM_STRESS_REMAPS=$(KVM_STRESS_REMAPS) \
+              MT_KVM_MIGRATE_ROUNDS=$(KVM_MIGRATE_ROUNDS)
 
 # $(call configure_build,DIR,CMAKE ARGS): configure DIR (again, cheaply, so
 # changed variables take effect) and build it. The build tool gets -j$(JOBS)

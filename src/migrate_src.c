@@ -34,6 +34,7 @@ struct mt_migrate_src {
     uint8_t *stage;             /* one run of pages */
     mt__snapw *w;
     uint32_t nr_ext;
+    uint64_t ext_bytes;         /* payloads of the records sent */
     mt_migrate_stats stats;
 };
 
@@ -356,16 +357,18 @@ int mt_migrate_src_put_ext(mt_migrate_src *src, uint32_t tag,
         return mt__snap_fail(err, MT_EINVAL,
                              "invalid extension record (%zu bytes; at most "
                              "%u)", len, MT_MIGRATE_MAX_EXT);
-    if (src->nr_ext >= MT_MIGRATE_MAX_EXTS)
+    if (src->nr_ext >= MT_MIGRATE_MAX_EXTS ||
+        src->ext_bytes + 8 + len > MT__MIG_MAX_EXT_TOTAL)
         return mt__snap_fail(err, MT_EINVAL,
-                             "too many extension records (at most %u)",
-                             MT_MIGRATE_MAX_EXTS);
+                             "too many extension records (at most %u, "
+                             "256 MiB in all)", MT_MIGRATE_MAX_EXTS);
     if (mt__mig_put_ext(src->w, tag, data, len)) {
         rc = write_error(src, err, errno);
         fail_session(src, "the source failed");
         return rc;
     }
     src->nr_ext++;
+    src->ext_bytes += 8 + (uint64_t)len;
     src->stats.bytes += mt__mig_section_bytes(8 + (uint64_t)len);
     mt__snap_ok(err);
     return 0;

@@ -159,8 +159,8 @@ int mt_migrate_src_iterate(mt_migrate_src *src, uint64_t *remaining,
  * destination in order (mt_migrate_dst_ext). Between start and complete;
  * typically the vCPU registers and device state, once the vCPUs are
  * stopped. Returns 0; MT_EINVAL (@len above MT_MIGRATE_MAX_EXT, NULL
- * @data with @len, or more than MT_MIGRATE_MAX_EXTS records); MT_ESTATE;
- * MT_EIO.
+ * @data with @len, more than MT_MIGRATE_MAX_EXTS records or 256 MiB of
+ * them in all); MT_ESTATE; MT_EIO.
  */
 int mt_migrate_src_put_ext(mt_migrate_src *src, uint32_t tag,
                            const void *data, size_t len,
