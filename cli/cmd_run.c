@@ -31,6 +31,8 @@ struct run_args {
     const char *bios;
     const char *snapshot;
     const char *restore;
+    const char *migrate_to;
+    unsigned migrate_after;     /* ms */
     uint64_t ram;
     bool ram_given;
 };
@@ -80,7 +82,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 {
     for (int i = 1; i < argc; i++) {
         static const char *const opts[] = { "--bios", "-bios", "-m",
-                                            "--snapshot", "--restore" };
+                                            "--snapshot", "--restore",
+                                            "--migrate-to", "--migrate-after" };
         const char *arg = argv[i], *val = NULL;
 
         for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !val; k++) {
@@ -108,6 +111,19 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             a->snapshot = val;
         } else if (!strcmp(arg, "--restore")) {
             a->restore = val;
+        } else if (!strcmp(arg, "--migrate-to")) {
+            a->migrate_to = val;
+        } else if (!strcmp(arg, "--migrate-after")) {
+            char *end;
+            unsigned long ms;
+
+            errno = 0;
+            ms = strtoul(val, &end, 10);
+            if (errno || end == val || *end || val[0] == '-' || ms > 86400000)
+                return cli_usage_error(&cli_cmd_run,
+                                       "run: bad delay '%s' (milliseconds)",
+                                       val);
+            a->migrate_after = (unsigned)ms;
         } else {
             a->bios = val;
         }
@@ -117,6 +133,9 @@ static int parse_args(int argc, char **argv, struct run_args *a)
                                "from its file: no --bios or -m with it");
     if (!a->bios && !a->restore)
         return cli_usage_error(&cli_cmd_run, "run: no --bios FILE given");
+    if (a->migrate_to && a->snapshot)
+        return cli_usage_error(&cli_cmd_run, "run: --migrate-to and "
+                               "--snapshot do not go together");
     return 0;
 }
 
@@ -131,9 +150,11 @@ static void report_exit(struct vmm_pc *pc, const char *what)
 /* Run until the machine stops; returns the process exit status.
  * *@saveable: the guest stopped where it can be saved (it exited through
  * isa-debug-exit, halted or shut down, or a signal came). */
-static int run_machine(struct vmm_pc *pc, bool *saveable)
+static int run_machine(struct vmm_pc *pc, struct vmm_live *live,
+                       bool *saveable, bool *migrating)
 {
     *saveable = false;
+    *migrating = false;
     for (;;) {
         mt_kvm_exit ex;
         char msg[96];
@@ -149,6 +170,10 @@ static int run_machine(struct vmm_pc *pc, bool *saveable)
         }
         switch (ex.kind) {
         case MT_KVM_EXIT_INTR:
+            if (live && vmm_live_stop_requested(live)) {
+                *migrating = true;
+                return CLI_EXIT_OK;
+            }
             if (run_signal) {
                 fprintf(stderr, "memtree: run: terminating on signal %d\n",
                         (int)run_signal);
@@ -225,6 +250,78 @@ static int write_snapshot(struct vmm_pc *pc, const char *path)
     }
     free(tmp);
     return rc;
+}
+
+/* Where --migrate-to sends the stream: "fd:N" (an inherited descriptor)
+ * or a path (a file, or a FIFO, whose open waits for its reader). */
+static int open_target(const char *where)
+{
+    if (!strncmp(where, "fd:", 3)) {
+        char *end;
+        long fd;
+
+        errno = 0;
+        fd = strtol(where + 3, &end, 10);
+        if (errno || end == where + 3 || *end || fd < 0 || fd > 1 << 20) {
+            fprintf(stderr, "memtree: run: bad descriptor '%s'\n", where);
+            return -1;
+        }
+        return (int)fd;
+    }
+    {
+        int fd = open(where, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+            fprintf(stderr, "memtree: run: %s: %s\n", where, strerror(errno));
+        return fd;
+    }
+}
+
+/* Run, with a live migration when asked; returns the exit status. */
+static int run_migrating(struct vmm_pc *pc, const struct run_args *a,
+                         bool *saveable)
+{
+    struct vmm_live live;
+    char why[256];
+    bool migrating;
+    int fd, status, rc;
+
+    if (!a->migrate_to)
+        return run_machine(pc, NULL, saveable, &migrating);
+    fd = open_target(a->migrate_to);
+    if (fd < 0)
+        return CLI_EXIT_FAIL;
+    rc = vmm_live_start(&live, pc, fd, a->migrate_after);
+    if (rc) {
+        fprintf(stderr, "memtree: run: cannot start the migration: %s\n",
+                mt_strerror(rc));
+        status = CLI_EXIT_FAIL;
+        goto out;
+    }
+    for (;;) {
+        status = run_machine(pc, &live, saveable, &migrating);
+        if (!live.active)
+            break;
+        rc = vmm_live_finish(&live, migrating, why, sizeof(why));
+        if (!migrating)
+            break; /* the guest ended first: cancelled */
+        if (!rc) {
+            fprintf(stderr, "memtree: run: migrated to %s (%llu passes, "
+                    "%llu pages, %.1f MiB)\n", a->migrate_to,
+                    (unsigned long long)live.stats.passes,
+                    (unsigned long long)live.stats.pages,
+                    live.stats.bytes / 1048576.0);
+            *saveable = false;
+            status = CLI_EXIT_OK;
+            break;
+        }
+        fprintf(stderr, "memtree: run: migration failed: %s (the guest goes "
+                "on)\n", why);
+    }
+out:
+    if (strncmp(a->migrate_to, "fd:", 3))
+        close(fd);
+    return status;
 }
 
 /* Open @path and read its header and region table; *@cfg describes the
@@ -350,7 +447,7 @@ static int run_run(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    status = run_machine(&pc, &saveable);
+    status = run_migrating(&pc, &a, &saveable);
     fflush(stdout);
     if (a.snapshot && saveable && write_snapshot(&pc, a.snapshot))
         status = CLI_EXIT_FAIL;
@@ -374,6 +471,8 @@ const struct cli_cmd cli_cmd_run = {
     .usage =
         "usage: memtree run --bios FILE [-m SIZE] [--snapshot OUT]\n"
         "       memtree run --restore IN [--snapshot OUT]\n"
+        "       memtree run (--bios FILE [-m SIZE] | --restore IN)\n"
+        "                   --migrate-to TARGET [--migrate-after MS]\n"
         "  Boot FILE (a BIOS image, a multiple of 64 KiB, at most 16 MiB) on a\n"
         "  minimal PC under KVM (/dev/kvm): QEMU 7.2's pc memory layout built\n"
         "  with memtree (RAM below 4 GiB through the alias ram-below-4g, a PCI\n"
@@ -388,9 +487,15 @@ const struct cli_cmd cli_cmd_run = {
         "                  (RAM, memory map, vCPU, devices: a migration stream,\n"
         "                  written to OUT.tmp and renamed).\n"
         "  --restore IN    build the machine IN describes (no --bios or -m), load\n"
-        "                  it and resume the guest where it stopped.\n"
+        "                  it and resume the guest where it stopped; IN may be a\n"
+        "                  FIFO that another memtree run migrates to.\n"
+        "  --migrate-to TARGET  after MS milliseconds (--migrate-after, default 0)\n"
+        "                  migrate the running guest to TARGET (a file, a FIFO,\n"
+        "                  or fd:N): passes of dirtied pages while it runs, then\n"
+        "                  a short stop; memtree exits 0 once it has migrated.\n"
         "  Exit status: (V << 1) | 1 after isa-debug-exit; 0 when the guest\n"
-        "  halts or shuts down, or after SIGINT/SIGTERM with --snapshot; 1 on\n"
+        "  halts or shuts down, after SIGINT/SIGTERM with --snapshot, or once\n"
+        "  it has migrated; 1 on\n"
         "  errors (a snapshot that cannot be written or restored too); 2 on a\n"
         "  bad command line.\n",
 };

@@ -48,6 +48,13 @@ static uint32_t get32(const uint8_t *p)
            (uint32_t)p[3] << 24;
 }
 
+void vmm_testdev_record(const struct vmm_testdev *d, uint8_t *out)
+{
+    put32(out, TDEV_VERSION);
+    put32(out + 4, d->ioport_data);
+    memcpy(out + 8, d->iomem, VMM_TESTDEV_IOMEM_SIZE);
+}
+
 int vmm_pc_save(struct vmm_pc *pc, int fd, char *why, size_t len)
 {
     static uint8_t dev[8 + VMM_TESTDEV_IOMEM_SIZE];
@@ -63,9 +70,7 @@ int vmm_pc_save(struct vmm_pc *pc, int fd, char *why, size_t len)
         return say(why, len, rc, "saving the vCPU: %s", mt_strerror(rc));
     put32(cpu, 0);
     put32(cpu + 4, 0);
-    put32(dev, TDEV_VERSION);
-    put32(dev + 4, pc->testdev.ioport_data);
-    memcpy(dev + 8, pc->testdev.iomem, VMM_TESTDEV_IOMEM_SIZE);
+    vmm_testdev_record(&pc->testdev, dev);
 
     /* The guest is stopped: no pass is needed after the first. */
     rc = mt_migrate_src_start(pc->ctx, fd, 0, &src, &err);

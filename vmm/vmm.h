@@ -7,6 +7,8 @@
 #ifndef MT_VMM_H
 #define MT_VMM_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -139,5 +141,46 @@ int vmm_pc_config_from(mt_migrate_dst *dst, struct vmm_pc_config *cfg,
  */
 int vmm_pc_load(struct vmm_pc *pc, mt_migrate_dst *dst, char *why,
                 size_t len);
+
+/* vmm_testdev_record - pc-testdev's TDEV record (8 + 64 KiB bytes) into @out. */
+void vmm_testdev_record(const struct vmm_testdev *d, uint8_t *out);
+
+/* ---- live migration (vmm/live.c) ---------------------------------------------- */
+
+/* A live migration of the running machine, whose vCPU runs on the thread
+ * that called vmm_live_start (the main thread). */
+struct vmm_live {
+    struct vmm_pc *pc;
+    int fd;                   /* where the stream goes (not closed) */
+    unsigned after_ms;        /* delay before the migration starts */
+    pthread_t thread, main;
+    bool active;              /* the migration thread exists */
+    mt_migrate_src *src;
+    atomic_bool guest_done;   /* main -> thread: give up */
+    atomic_bool stop_req;     /* thread -> main: stop the vCPU now */
+    int rc;                   /* the migration thread's error */
+    char why[256];
+    mt_migrate_stats stats;   /* after a successful finish */
+};
+
+/*
+ * vmm_live_start - after @after_ms, migrate @pc to @fd from a thread of
+ * its own: full pass, passes until at most 256 pages remain (30 at most),
+ * then it kicks the vCPU and sends SIGUSR1 (a handler that does nothing
+ * is installed) to the calling thread, whose run loop then returns
+ * MT_KVM_EXIT_INTR with vmm_live_stop_requested() true.
+ */
+int vmm_live_start(struct vmm_live *l, struct vmm_pc *pc, int fd,
+                   unsigned after_ms);
+bool vmm_live_stop_requested(struct vmm_live *l);
+
+/*
+ * vmm_live_finish - on the vCPU's thread, once its run returned: with
+ * @stopped (the stop was requested), send the vCPU and device records and
+ * complete; otherwise (the guest ended first) cancel. Returns 0 when the
+ * machine has migrated, else an MT_E* code with @why; the guest may then
+ * go on here.
+ */
+int vmm_live_finish(struct vmm_live *l, bool stopped, char *why, size_t len);
 
 #endif /* MT_VMM_H */

@@ -10,7 +10,9 @@
 #      to the checkpoint, saved again (status 3);
 #   3. restored from that: the guest finds everything in place (status 1);
 #   4. damaged snapshots (a flipped byte, a cut, not a snapshot) and bad
-#      command lines are refused.
+#      command lines are refused;
+#   5. --migrate-to a FIFO that another memtree run --restore reads: the
+#      running guest moves to the other process and goes on counting.
 # Exits 77 (skipped) when /dev/kvm is missing or unusable.
 set -u
 memtree=$1 guest=$2
@@ -101,4 +103,25 @@ head -c $((size - 100)) "$tmp/b.snap" > "$tmp/cut.snap"
 "$memtree" run --restore "$tmp/cut.snap" >/dev/null 2>"$tmp/err4"; st=$?
 [ $st = 1 ] || fail "a cut snapshot: status $st, expected 1"
 grep -q "truncated" "$tmp/err4" || fail "a cut snapshot: $(cat "$tmp/err4")"
-echo "memtree run: saved on SIGTERM ($last), restored twice, damaged snapshots refused"
+
+# 5. Live, from one process to another through a FIFO: the destination
+#    goes on counting where the source was.
+mkfifo "$tmp/fifo" || fail "mkfifo"
+"$memtree" run --restore "$tmp/fifo" >"$tmp/out5" 2>"$tmp/err5" &
+pid=$!
+"$memtree" run --bios "$guest" --migrate-to "$tmp/fifo" --migrate-after 500 \
+    >"$tmp/out6" 2>"$tmp/err6"; st=$?
+[ $st = 0 ] || fail "live source: status $st, expected 0: $(cat "$tmp/err6")"
+grep -q "migrated to" "$tmp/err6" || fail "live source: $(cat "$tmp/err6")"
+grep -q checkpoint "$tmp/out6" && fail "live source: finished before migrating"
+wait "$pid"; st=$?
+pid=
+[ $st = 3 ] || fail "live destination: status $st, expected 3: $(cat "$tmp/err5")"
+grep -q "start" "$tmp/out5" && fail "live destination: the guest started over"
+grep -q "^checkpoint" "$tmp/out5" || fail "live destination: $(cat "$tmp/out5")"
+slast=$(grep "^tick" "$tmp/out6" | tail -n 1)
+dfirst=$(grep "^tick" "$tmp/out5" | head -n 1)
+if [ -n "$slast" ] && [ -n "$dfirst" ] && ! [ "$dfirst" \> "$slast" ]; then
+    fail "live: counting went back: '$slast' on the source, then '$dfirst'"
+fi
+echo "memtree run: saved on SIGTERM ($last), restored twice, damaged snapshots refused, migrated live (source at '${slast:-start}')"
