@@ -69,8 +69,9 @@ static void fail_session(mt_migrate_src *src, const char *why)
 /* ---- passes ------------------------------------------------------------------ */
 
 /* Move the MIGRATION dirty bits of every block into the pending bits,
- * after pulling the accelerators' logs. */
-static int collect(mt_migrate_src *src, mt_migrate_error *err)
+ * after pulling the accelerators' logs; under the writer lock, so that no
+ * resize slips between the size check and the bits. */
+static int collect_locked(mt_migrate_src *src, mt_migrate_error *err)
 {
     mt_snapshot *s = src->snap;
 
@@ -107,6 +108,16 @@ static int collect(mt_migrate_src *src, mt_migrate_error *err)
         mt_dirty_snapshot_free(ds);
     }
     return 0;
+}
+
+static int collect(mt_migrate_src *src, mt_migrate_error *err)
+{
+    int rc;
+
+    mt_begin(src->ctx);
+    rc = collect_locked(src, err);
+    mt_commit(src->ctx);
+    return rc;
 }
 
 static uint64_t count_pending(const mt_snapshot *s)
