@@ -26,6 +26,9 @@
  * Medians of 7 rounds after one discarded warm-up round; the writer runs
  * during every round of the second series, and its figure covers exactly
  * those rounds. The machine needs two CPUs for the figures to mean much.
+ * A comment line gives the same medians by the reader thread's CPU time,
+ * which a loaded machine disturbs less (time spent descheduled is not
+ * counted).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -121,40 +124,57 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* One round of @n loads: ns per load. */
-static uint64_t round_ps(struct rcu_bench *b, unsigned n)
+/* The reader thread's CPU time in nanoseconds. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* One round of @n loads: picoseconds per load (for the median), by the
+ * wall clock; *@cpu_ps by the thread's CPU time (what the reader spent,
+ * not the time it was descheduled on a loaded machine). */
+static uint64_t round_ps(struct rcu_bench *b, unsigned n, uint64_t *cpu_ps)
 {
     const mt_attrs attrs = MT_ATTRS_UNSPECIFIED;
     mt_result res = MT_TX_OK;
-    uint64_t v, acc = 0, t0, t1;
+    uint64_t v, acc = 0, t0, t1, c0, c1;
 
+    c0 = thread_cpu_ns();
     t0 = bench_now_ns();
     for (unsigned i = 0; i < n; i++) {
         res |= mt_as_load(b->as, raddrs[i], 8, MT_ENDIAN_LITTLE, attrs, &v);
         acc += v;
     }
     t1 = bench_now_ns();
+    c1 = thread_cpu_ns();
     rcu_sink = acc;
     if (res != MT_TX_OK)
         BENCH_FAIL("rcu: a load returned %#x", res);
-    return (t1 - t0) * 1000 / n; /* picoseconds, for the median */
+    *cpu_ps = (c1 - c0) * 1000 / n;
+    return (t1 - t0) * 1000 / n;
 }
 
-/* Warm-up, then REPS rounds; median ns per load. */
-static double series(struct rcu_bench *b, unsigned n)
+/* Warm-up, then REPS rounds; median ns per load (wall clock), and in
+ * *@cpu the median by CPU time. */
+static double series(struct rcu_bench *b, unsigned n, double *cpu)
 {
-    uint64_t ps[REPS];
+    uint64_t ps[REPS], cps[REPS], dummy;
 
-    (void)round_ps(b, n);
+    (void)round_ps(b, n, &dummy);
     for (unsigned r = 0; r < REPS; r++)
-        ps[r] = round_ps(b, n);
+        ps[r] = round_ps(b, n, &cps[r]);
+    *cpu = (double)bench_median(cps, REPS) / 1000.0;
     return (double)bench_median(ps, REPS) / 1000.0;
 }
 
 /* Start the other thread, run a series of reads beside it, stop it. The
  * thread's work count and time cover exactly the series. */
 static double beside(struct rcu_bench *b, unsigned n, bool churn,
-                     unsigned long long *works, unsigned long long *ns)
+                     unsigned long long *works, unsigned long long *ns,
+                     double *cpu)
 {
     unsigned long long c0, ns0;
     double r;
@@ -172,7 +192,7 @@ static double beside(struct rcu_bench *b, unsigned n, bool churn,
     for (unsigned tries = 0; tries < 20; tries++) {
         c0 = atomic_load(&b->commits);
         ns0 = atomic_load(&b->commit_ns);
-        r = series(b, n);
+        r = series(b, n, cpu);
         *works = atomic_load(&b->commits) - c0;
         *ns = atomic_load(&b->commit_ns) - ns0;
         if (*works)
@@ -188,17 +208,17 @@ void bench_rcu(void)
     struct rcu_bench b = { 0 };
     unsigned n = (unsigned)bench_count(NACC);
     unsigned long long commits, commit_ns, churns, churn_ns;
-    double idle, busy, control;
+    double idle, busy, control, idle_cpu, busy_cpu, control_cpu;
 
     printf("# rcu: 8-byte mt_as_load over %u x 4 KiB RAM regions, idle and "
            "while another thread commits without pause (toggling an "
            "unrelated region); medians of %u rounds of %u loads\n", NREG,
            REPS, n);
     setup(&b);
-    idle = series(&b, n);
+    idle = series(&b, n, &idle_cpu);
     bench_report("rcu_read8_ns_idle", idle, "ns");
 
-    busy = beside(&b, n, false, &commits, &commit_ns);
+    busy = beside(&b, n, false, &commits, &commit_ns, &busy_cpu);
     bench_report("rcu_read8_ns_under_updates", busy, "ns");
     if (!commits)
         BENCH_FAIL("rcu: the writer never committed during 20 series of "
@@ -206,12 +226,16 @@ void bench_rcu(void)
     bench_report("rcu_update_us", (double)commit_ns / 1e3 / (double)commits,
                  "us");
 
-    control = beside(&b, n, true, &churns, &churn_ns);
+    control = beside(&b, n, true, &churns, &churn_ns, &control_cpu);
     bench_report("rcu_read8_ns_beside_churn", control, "ns");
     printf("# rcu: %llu commits during the reads; under updates / idle = "
            "%.2f; beside the churn loop (%.2f us per 16 KiB malloc+memset+"
            "free) / idle = %.2f\n", commits, busy / idle,
            churns ? (double)churn_ns / 1e3 / (double)churns : 0.0,
            control / idle);
+    printf("# rcu: by the reader's CPU time (what it spent, not the time it "
+           "was descheduled): idle %.3f ns, under updates %.3f ns (%.2f x), "
+           "beside the churn loop %.3f ns (%.2f x)\n", idle_cpu, busy_cpu,
+           busy_cpu / idle_cpu, control_cpu, control_cpu / idle_cpu);
     mt_ctx_free(b.ctx);
 }
