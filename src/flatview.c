@@ -163,9 +163,9 @@ void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
                                                  memory_order_relaxed,
                                                  memory_order_relaxed))
         return;
-    /* Readers that see the new data see BUSY or the new key after it. */
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&e->data, data, memory_order_relaxed);
+    /* Release: readers that see the new data see BUSY, or the new key,
+     * when they read the key again (mt__tlb_read). */
+    atomic_store_explicit(&e->data, data, memory_order_release);
     atomic_store_explicit(&e->key,
                           key | ((old + 2) & MT__TLB_VER), memory_order_release);
 }

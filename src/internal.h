@@ -521,8 +521,9 @@ MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
 
     if ((k & mask) != want)
         return 0;
-    data = atomic_load_explicit(&e->data, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
+    /* Acquire: if @data comes from a fill, the key read next sees that
+     * fill's BUSY or what followed it (mt__tlb_fill). */
+    data = atomic_load_explicit(&e->data, memory_order_acquire);
     if (atomic_load_explicit(&e->key, memory_order_relaxed) != k)
         return 0;
     return data;
