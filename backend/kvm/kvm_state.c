@@ -102,7 +102,7 @@ static void add(writer *w, uint32_t kind, const void *data, size_t n)
  * EINTR without running any guest instruction (KVM's API documentation
  * asks for this before the state is read for migration).
  */
-static int finish_pending(const mt_kvm_vcpu *vcpu, int fd)
+static int finish_pending(mt_kvm_vcpu *vcpu, int fd)
 {
     struct kvm_run *run = mt_kvm_vcpu_run_page(vcpu);
     int r;
@@ -119,7 +119,7 @@ static int finish_pending(const mt_kvm_vcpu *vcpu, int fd)
     return errno == EINTR ? 0 : MT_EIO;
 }
 
-int mt_kvm_vcpu_save_state(const mt_kvm_vcpu *vcpu, void *buf, size_t cap,
+int mt_kvm_vcpu_save_state(mt_kvm_vcpu *vcpu, void *buf, size_t cap,
                            size_t *len)
 {
     int fd = mt_kvm_vcpu_fd(vcpu);
@@ -306,7 +306,7 @@ int mt_kvm_vcpu_load_state(mt_kvm_vcpu *vcpu, const void *buf, size_t len)
 
 #else /* not x86-64 */
 
-int mt_kvm_vcpu_save_state(const mt_kvm_vcpu *vcpu, void *buf, size_t cap,
+int mt_kvm_vcpu_save_state(mt_kvm_vcpu *vcpu, void *buf, size_t cap,
                            size_t *len)
 {
     (void)vcpu, (void)buf, (void)cap;

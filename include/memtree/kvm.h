@@ -371,7 +371,7 @@ int mt_kvm_vcpu_describe(const mt_kvm_vcpu *vcpu, char *buf, size_t len);
  * long string I/O does: run the vCPU again, then retry); MT_EIO (errno
  * kept); MT_EKIND on architectures other than x86-64.
  */
-int mt_kvm_vcpu_save_state(const mt_kvm_vcpu *vcpu, void *buf, size_t cap,
+int mt_kvm_vcpu_save_state(mt_kvm_vcpu *vcpu, void *buf, size_t cap,
                            size_t *len);
 
 /**
