@@ -7,6 +7,7 @@
  * are in ldst.c.
  */
 #include "access_int.h"
+#include "mmio_int.h"
 
 /* Bytes from @addr (in a hole) up to the next range, capped at @len. */
 static uint64_t hole_len(const mt_flatview *fv, uint64_t addr, uint64_t len)

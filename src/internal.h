@@ -657,16 +657,6 @@ mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
 /* MT__ACCESS_IO1 << n for each size 1 << n that is a simple access of
  * @mr, plus MT__ACCESS_GUARD for I/O regions (render time). */
 unsigned mt__io_simple_sizes(const mt_region *mr);
-/* A simple access to range @fr at offset @addr of its region (the range's
- * MT__ACCESS_IO1 bit for @size is set, @addr is aligned to @size,
- * attrs.memory is clear): what mt__dispatch_read/write do, without
- * re-checking what the bit guarantees. */
-mt_result mt__io_read(const mt_flat_range *fr, uint64_t addr,
-                      uint64_t *value, unsigned size, mt_endian op,
-                      mt_attrs attrs);
-mt_result mt__io_write(const mt_flat_range *fr, uint64_t addr,
-                       uint64_t value, unsigned size, mt_endian op,
-                       mt_attrs attrs);
 /* Largest piece (power of two) the device takes at @addr, at most @len. */
 unsigned mt__access_size(const mt_region *mr, uint64_t len, uint64_t addr);
 /* Endianness the device's values are laid out in, in byte buffers. */

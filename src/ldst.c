@@ -12,6 +12,7 @@
  * *_slow, every case, for whatever the hints did not settle.
  */
 #include "access_int.h"
+#include "mmio_int.h"
 
 static bool valid_size(unsigned size)
 {
@@ -81,6 +82,13 @@ MT_HOT_INLINE const mt_flat_range *ldst_hint(mt_flatview *fv, uint64_t addr,
     return NULL;
 }
 
+/*
+ * The functions below run inside the read-side section entered by their
+ * entry point, and every path through them leaves it: *_locked settles the
+ * common cases from the hints (direct memory, simple device accesses) and
+ * tail-calls *_slow, which handles every case, for the rest.
+ */
+
 /* ------------------------------------------------------------------------ */
 /* Loads                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -93,56 +101,50 @@ load_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
     uint64_t xlat;
     mt_result res = ldst_range(fv, addr, attrs, &fr);
 
-    if (res != MT_TX_OK)
-        return res;
-    if (ldst_direct(fr, addr, size, MT__ACCESS_READ)) {
+    if (res != MT_TX_OK) {
+        /* the hole or the refusal in res */
+    } else if (ldst_direct(fr, addr, size, MT__ACCESS_READ)) {
         *value = mt__load_host((uint8_t *)fr->host + (addr - fr->start),
                                size, endian);
-        return MT_TX_OK;
+    } else {
+        xlat = fr->offset + (addr - fr->start);
+        if (mt__io_simple(fr->mt__access, size, xlat) && !attrs.memory)
+            res = mt__io_read(fr, xlat, value, size, endian, attrs);
+        else
+            res = mt__dispatch_read(fr->region, xlat, value, size, endian,
+                                    attrs);
     }
-    xlat = fr->offset + (addr - fr->start);
-    if (mt__io_simple(fr->mt__access, size, xlat) && !attrs.memory)
-        return mt__io_read(fr, xlat, value, size, endian, attrs);
-    return mt__dispatch_read(fr->region, xlat, value, size, endian, attrs);
+    mt__read_unlock(fv->ctx);
+    return res;
 }
 
-/* A load from the hints alone; load_slow() when they do not settle it. */
-MT_HOT_INLINE mt_result load_hinted(mt_flatview *fv, uint64_t addr,
-                                    unsigned size, mt_endian endian,
-                                    mt_attrs attrs, uint64_t *value)
+static __attribute__((noinline)) mt_result
+load_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
+            mt_attrs attrs, uint64_t *value)
 {
     uint8_t *host;
     const mt_flat_range *fr = ldst_hint(fv, addr, size, MT__ACCESS_READ |
                                         (attrs.memory ? MT__ACCESS_RAM : 0),
                                         &host);
     uint64_t xlat;
+    mt_result res;
 
-    if (host) {
-        *value = mt__load_host(host, size, endian);
-        return MT_TX_OK;
+    if (!host) {
+        if (!fr || attrs.memory)
+            return load_slow(fv, addr, size, endian, attrs, value);
+        if (!ldst_direct(fr, addr, size, MT__ACCESS_READ)) {
+            xlat = fr->offset + (addr - fr->start);
+            if (!mt__io_simple(fr->mt__access, size, xlat))
+                return load_slow(fv, addr, size, endian, attrs, value);
+            res = mt__io_read(fr, xlat, value, size, endian, attrs);
+            mt__read_unlock(fv->ctx);
+            return res;
+        }
+        host = (uint8_t *)fr->host + (addr - fr->start);
     }
-    if (!fr || attrs.memory)
-        return load_slow(fv, addr, size, endian, attrs, value);
-    if (ldst_direct(fr, addr, size, MT__ACCESS_READ)) {
-        *value = mt__load_host((uint8_t *)fr->host + (addr - fr->start),
-                               size, endian);
-        return MT_TX_OK;
-    }
-    xlat = fr->offset + (addr - fr->start);
-    if (mt__io_simple(fr->mt__access, size, xlat))
-        return mt__io_read(fr, xlat, value, size, endian, attrs);
-    return load_slow(fv, addr, size, endian, attrs, value);
-}
-
-/* The rest of a load inside the read-side section, which it leaves. */
-static __attribute__((noinline)) mt_result
-load_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
-            mt_attrs attrs, uint64_t *value)
-{
-    mt_result res = load_hinted(fv, addr, size, endian, attrs, value);
-
+    *value = mt__load_host(host, size, endian);
     mt__read_unlock(fv->ctx);
-    return res;
+    return MT_TX_OK;
 }
 
 MT_HOT_INLINE mt_result load_enter(mt_as *as, uint64_t addr, unsigned size,
@@ -185,59 +187,53 @@ store_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
     uint64_t xlat;
     mt_result res = ldst_range(fv, addr, attrs, &fr);
 
-    if (res != MT_TX_OK)
-        return res;
-    xlat = fr->offset + (addr - fr->start);
-    if (ldst_direct(fr, addr, size, MT__ACCESS_WRITE)) {
-        mt__store_host((uint8_t *)fr->host + (addr - fr->start), size,
-                       endian, value);
-        if (fr->dirty_log_mask)
-            mt__dirty_mark(fr->region, xlat, size, fr->dirty_log_mask);
-        return MT_TX_OK;
+    if (res == MT_TX_OK) {
+        xlat = fr->offset + (addr - fr->start);
+        if (ldst_direct(fr, addr, size, MT__ACCESS_WRITE)) {
+            mt__store_host((uint8_t *)fr->host + (addr - fr->start), size,
+                           endian, value);
+            if (fr->dirty_log_mask)
+                mt__dirty_mark(fr->region, xlat, size, fr->dirty_log_mask);
+        } else if (mt__io_simple(fr->mt__access, size, xlat) &&
+                   !attrs.memory) {
+            res = mt__io_write(fr, xlat, value, size, endian, attrs);
+        } else {
+            res = mt__dispatch_write(fr->region, xlat, value, size, endian,
+                                     attrs);
+        }
     }
-    if (mt__io_simple(fr->mt__access, size, xlat) && !attrs.memory)
-        return mt__io_write(fr, xlat, value, size, endian, attrs);
-    return mt__dispatch_write(fr->region, xlat, value, size, endian, attrs);
+    mt__read_unlock(fv->ctx);
+    return res;
 }
 
-/* A store from the hints alone; store_slow() when they do not settle it. */
-MT_HOT_INLINE mt_result store_hinted(mt_flatview *fv, uint64_t addr,
-                                     unsigned size, mt_endian endian,
-                                     mt_attrs attrs, uint64_t value)
+static __attribute__((noinline)) mt_result
+store_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
+             mt_attrs attrs, uint64_t value)
 {
     uint8_t *host;
     /* Direct writes are to RAM: attrs.memory allows them. */
     const mt_flat_range *fr = ldst_hint(fv, addr, size, MT__ACCESS_WRITE,
                                         &host);
     uint64_t xlat;
+    mt_result res;
 
-    if (host) {
-        mt__store_host(host, size, endian, value);
-        return MT_TX_OK;
+    if (!host) {
+        if (!fr || attrs.memory)
+            return store_slow(fv, addr, size, endian, attrs, value);
+        if (!ldst_direct(fr, addr, size, MT__ACCESS_WRITE) ||
+            fr->dirty_log_mask) {
+            xlat = fr->offset + (addr - fr->start);
+            if (!mt__io_simple(fr->mt__access, size, xlat))
+                return store_slow(fv, addr, size, endian, attrs, value);
+            res = mt__io_write(fr, xlat, value, size, endian, attrs);
+            mt__read_unlock(fv->ctx);
+            return res;
+        }
+        host = (uint8_t *)fr->host + (addr - fr->start);
     }
-    if (!fr || attrs.memory)
-        return store_slow(fv, addr, size, endian, attrs, value);
-    if (ldst_direct(fr, addr, size, MT__ACCESS_WRITE) &&
-        !fr->dirty_log_mask) {
-        mt__store_host((uint8_t *)fr->host + (addr - fr->start), size,
-                       endian, value);
-        return MT_TX_OK;
-    }
-    xlat = fr->offset + (addr - fr->start);
-    if (mt__io_simple(fr->mt__access, size, xlat))
-        return mt__io_write(fr, xlat, value, size, endian, attrs);
-    return store_slow(fv, addr, size, endian, attrs, value);
-}
-
-/* The rest of a store inside the read-side section, which it leaves. */
-static __attribute__((noinline)) mt_result
-store_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
-             mt_attrs attrs, uint64_t value)
-{
-    mt_result res = store_hinted(fv, addr, size, endian, attrs, value);
-
+    mt__store_host(host, size, endian, value);
     mt__read_unlock(fv->ctx);
-    return res;
+    return MT_TX_OK;
 }
 
 MT_HOT_INLINE mt_result store_enter(mt_as *as, uint64_t addr, unsigned size,

@@ -8,33 +8,10 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "mmio_int.h"
 
-/* Devices (guard identities) currently inside a callback on this thread,
- * innermost first. Frames live on the stack of the accessing calls. */
-typedef struct guard_frame {
-    const void *id;
-    struct guard_frame *prev;
-} guard_frame;
-
-static _Thread_local guard_frame *active_guards
+_Thread_local mt_guard_frame *mt__active_guards
     __attribute__((tls_model("initial-exec")));
-
-/* The low @size bytes of a value (all of it from 8 bytes up). */
-static inline uint64_t size_mask(unsigned size)
-{
-    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
-}
-
-static inline uint64_t bswap(uint64_t v, unsigned size)
-{
-    switch (size) {
-    case 2: return __builtin_bswap16((uint16_t)v);
-    case 4: return __builtin_bswap32((uint32_t)v);
-    case 8: return __builtin_bswap64(v);
-    default: return v;
-    }
-}
 
 static mt_result ram_device_read(void *opaque, uint64_t offset,
                                  uint64_t *value, unsigned size, mt_attrs a)
@@ -172,7 +149,7 @@ static mt_result pieces(const mt_ops *ops, void *opaque, uint64_t addr,
                         uint64_t *value, unsigned size, unsigned asz,
                         bool is_write, mt_attrs attrs)
 {
-    uint64_t mask = size_mask(asz);
+    uint64_t mask = mt__size_mask(asz);
     bool big = ops->endian == MT_ENDIAN_BIG;
     mt_result res = MT_TX_OK;
 
@@ -209,17 +186,17 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
     const mt_ops *ops = region_ops(mr, &opaque);
     unsigned min = ops->impl.min_access_size ? ops->impl.min_access_size : 1;
     unsigned max = ops->impl.max_access_size ? ops->impl.max_access_size : 4;
-    guard_frame frame;
+    mt_guard_frame frame;
     bool pushed = false;
     mt_result res;
 
     if (guarded(mr)) {
         frame.id = mr->guard ? (const void *)mr->guard : mr;
-        for (guard_frame *g = active_guards; g; g = g->prev)
+        for (mt_guard_frame *g = mt__active_guards; g; g = g->prev)
             if (g->id == frame.id)
                 return MT_TX_ACCESS_ERROR;
-        frame.prev = active_guards;
-        active_guards = &frame;
+        frame.prev = mt__active_guards;
+        mt__active_guards = &frame;
         pushed = true;
     }
     if (size >= min && size <= max) {
@@ -235,7 +212,7 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
         res = pieces(ops, opaque, addr, value, size, asz, is_write, attrs);
     }
     if (pushed)
-        active_guards = frame.prev;
+        mt__active_guards = frame.prev;
     return res;
 }
 
@@ -273,69 +250,6 @@ unsigned mt__io_simple_sizes(const mt_region *mr)
     return bits;
 }
 
-/*
- * Call @mr's read or write callback for @size bytes at offset @addr. With
- * @guard (an I/O region whose guard is on), refuse it with
- * MT_TX_ACCESS_ERROR while the same device is inside a callback on this
- * thread, and mark it inside for the duration of the call.
- */
-static inline mt_result io_call(mt_region *mr, uint64_t addr,
-                                    uint64_t *value, unsigned size,
-                                    bool is_write, mt_attrs attrs,
-                                    bool guard)
-{
-    guard_frame frame;
-    mt_result res;
-
-    if (!guard)
-        return is_write
-                   ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
-                   : mr->ops.read(mr->opaque, addr, value, size, attrs);
-    frame.id = mr->guard ? (const void *)mr->guard : mr;
-    for (guard_frame *g = active_guards; g; g = g->prev)
-        if (g->id == frame.id)
-            return MT_TX_ACCESS_ERROR;
-    frame.prev = active_guards;
-    active_guards = &frame;
-    res = is_write ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
-                   : mr->ops.read(mr->opaque, addr, value, size, attrs);
-    active_guards = frame.prev;
-    return res;
-}
-
-/* Is @mr's guard on? @acc: the MT__ACCESS_* bits of a range of @mr. */
-static inline bool io_guarded(const mt_region *mr, unsigned acc)
-{
-    return (acc & MT__ACCESS_GUARD) && !mr->guard_off && !mr->readonly;
-}
-
-mt_result mt__io_read(const mt_flat_range *fr, uint64_t addr,
-                                    uint64_t *value, unsigned size,
-                                    mt_endian op, mt_attrs attrs)
-{
-    mt_region *mr = fr->region;
-    uint64_t v = 0;
-    mt_result res = io_call(mr, addr, &v, size, false, attrs,
-                                io_guarded(mr, fr->mt__access));
-
-    v &= size_mask(size);
-    *value = op != mr->ops.endian ? bswap(v, size) : v;
-    return res;
-}
-
-mt_result mt__io_write(const mt_flat_range *fr, uint64_t addr,
-                                     uint64_t value, unsigned size,
-                                     mt_endian op, mt_attrs attrs)
-{
-    mt_region *mr = fr->region;
-
-    value &= size_mask(size);
-    if (op != mr->ops.endian)
-        value = bswap(value, size);
-    return io_call(mr, addr, &value, size, true, attrs,
-                       io_guarded(mr, fr->mt__access));
-}
-
 mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,
                             unsigned size, mt_endian op, mt_attrs attrs)
 {
@@ -345,9 +259,9 @@ mt_result mt__dispatch_read(mt_region *mr, uint64_t addr, uint64_t *value,
     if (!mt__access_valid(mr, addr, size, false, attrs))
         return MT_TX_DECODE_ERROR;
     res = adjusted(mr, addr, value, size, false, attrs);
-    *value &= size_mask(size);
+    *value &= mt__size_mask(size);
     if (op != mt__region_endian(mr))
-        *value = bswap(*value, size);
+        *value = mt__bswap(*value, size);
     return res;
 }
 
@@ -356,8 +270,8 @@ mt_result mt__dispatch_write(mt_region *mr, uint64_t addr, uint64_t value,
 {
     if (!mt__access_valid(mr, addr, size, true, attrs))
         return MT_TX_DECODE_ERROR;
-    value &= size_mask(size);
+    value &= mt__size_mask(size);
     if (op != mt__region_endian(mr))
-        value = bswap(value, size);
+        value = mt__bswap(value, size);
     return adjusted(mr, addr, &value, size, true, attrs);
 }
