@@ -216,8 +216,10 @@ struct mt_flatview {
     /* Last range hit: a hint, any record of this view is a safe value. */
     _Atomic(const mt_flat_range *) mru;
     /* Lookup cache, allocated on first use by views of many ranges: one
-     * record pointer per hashed 4 KiB page (a software TLB). Entries are
-     * hints checked against the record, so any value is safe. */
+     * entry per hashed 4 KiB page (a software TLB, mt_tlb_entry): the
+     * host address of a page of direct memory, or a range record checked
+     * against the address. Filled by readers; the view never changes, so
+     * an entry, once read consistently, is never stale. */
     _Atomic(mt_tlb_entry *) tlb;
 
     /* Writer-side bookkeeping, never read by accessors (update.c). */
@@ -480,9 +482,8 @@ mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
 #define MT__TLB_TAG   (~UINT64_C(0) << MT__TLB_SHIFT)
 #define MT__TLB_PAGE  (UINT64_C(1) << 23) /* data: host address of the page */
 #define MT__TLB_RANGE (UINT64_C(1) << 22) /* data: a range record */
-/* Page entries: the range's MT__ACCESS_READ, _WRITE and _RAM bits. */
+/* Page entries: the range's MT__ACCESS_READ, _WRITE and _RAM bits, here. */
 #define MT__TLB_ACCESS_SHIFT 19
-#define MT__TLB_ACCESS (UINT64_C(7) << MT__TLB_ACCESS_SHIFT)
 #define MT__TLB_VER   UINT64_C(0x7fffe)   /* bits 18..1 */
 #define MT__TLB_BUSY  UINT64_C(1)
 _Static_assert(MT__TLB_SHIFT >= 24, "the tag must leave bits 23..0 free");

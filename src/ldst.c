@@ -6,10 +6,11 @@
  * else goes whole to the callbacks of the region at the address.
  *
  * Each access has three tiers: the entry point (argument checks, the
- * read-side section entered); *_locked, out of line, which handles the
+ * read-side section entered, a tail call); *_locked, which settles the
  * common cases from the lookup hints alone (a page of the view's cache, a
- * RAM range, a simple device access: mmio.c) and leaves the section; and
- * *_slow, every case, for whatever the hints did not settle.
+ * range of direct memory, a simple device access: mmio_int.h); and *_slow,
+ * every case, for whatever the hints did not settle. Both leave the
+ * section (access_int.h says why it is split this way).
  */
 #include "access_int.h"
 #include "mmio_int.h"
@@ -82,17 +83,11 @@ MT_HOT_INLINE const mt_flat_range *ldst_hint(mt_flatview *fv, uint64_t addr,
     return NULL;
 }
 
-/*
- * The functions below run inside the read-side section entered by their
- * entry point, and every path through them leaves it: *_locked settles the
- * common cases from the hints (direct memory, simple device accesses) and
- * tail-calls *_slow, which handles every case, for the rest.
- */
-
 /* ------------------------------------------------------------------------ */
 /* Loads                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Every case of a load, inside the section, which it leaves. */
 static __attribute__((noinline)) mt_result
 load_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
           mt_attrs attrs, uint64_t *value)
@@ -101,14 +96,12 @@ load_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
     uint64_t xlat;
     mt_result res = ldst_range(fv, addr, attrs, &fr);
 
-    if (res != MT_TX_OK) {
-        /* the hole or the refusal in res */
-    } else if (ldst_direct(fr, addr, size, MT__ACCESS_READ)) {
-        *value = mt__load_host((uint8_t *)fr->host + (addr - fr->start),
-                               size, endian);
-    } else {
+    if (res == MT_TX_OK) {
         xlat = fr->offset + (addr - fr->start);
-        if (mt__io_simple(fr->mt__access, size, xlat) && !attrs.memory)
+        if (ldst_direct(fr, addr, size, MT__ACCESS_READ))
+            *value = mt__load_host((uint8_t *)fr->host + (addr - fr->start),
+                                   size, endian);
+        else if (mt__io_simple(fr->mt__access, size, xlat) && !attrs.memory)
             res = mt__io_read(fr, xlat, value, size, endian, attrs);
         else
             res = mt__dispatch_read(fr->region, xlat, value, size, endian,
@@ -118,6 +111,8 @@ load_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
     return res;
 }
 
+/* Inside the section entered by mt_as_load: the cases the hints settle,
+ * else load_slow(); every path leaves the section. */
 static __attribute__((noinline)) mt_result
 load_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
             mt_attrs attrs, uint64_t *value)
@@ -155,6 +150,7 @@ MT_HOT_INLINE mt_result load_enter(mt_as *as, uint64_t addr, unsigned size,
     return load_locked(mt__as_view(as), addr, size, endian, attrs, value);
 }
 
+/* mt_as_load on a thread's first read-side section (access_int.h). */
 static __attribute__((noinline)) mt_result
 load_registering(mt_as *as, uint64_t addr, unsigned size, mt_endian endian,
                  mt_attrs attrs, uint64_t *value)
@@ -179,6 +175,7 @@ mt_result mt_as_load(mt_as *as, uint64_t addr, unsigned size,
 /* Stores                                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* Every case of a store, inside the section, which it leaves. */
 static __attribute__((noinline)) mt_result
 store_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
            mt_attrs attrs, uint64_t value)
@@ -206,6 +203,7 @@ store_slow(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
     return res;
 }
 
+/* Inside the section entered by mt_as_store (see load_locked). */
 static __attribute__((noinline)) mt_result
 store_locked(mt_flatview *fv, uint64_t addr, unsigned size, mt_endian endian,
              mt_attrs attrs, uint64_t value)
@@ -244,6 +242,7 @@ MT_HOT_INLINE mt_result store_enter(mt_as *as, uint64_t addr, unsigned size,
     return store_locked(mt__as_view(as), addr, size, endian, attrs, value);
 }
 
+/* mt_as_store on a thread's first read-side section (access_int.h). */
 static __attribute__((noinline)) mt_result
 store_registering(mt_as *as, uint64_t addr, unsigned size, mt_endian endian,
                   mt_attrs attrs, uint64_t value)
