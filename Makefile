@@ -61,7 +61,7 @@ TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms
 # test_ctx_free_reclaims_everything frees a context inside an open
 # transaction (TSan: "destroy of a locked mutex"; the API now forbids it).
 TSAN_LABELS := ^(stress|unit)$$
-TSAN_SKIP   := ^(test_access_scale|test_fvtree|test_fvtree_small|test_loader|test_region)$$
+TSAN_SKIP   := ^(test_access_scale|test_fvtree|test_fvtree_small|test_loader)$$
 
 # The long form of the stress tests (make stress).
 STRESS_ITERS      ?= 100000

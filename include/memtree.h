@@ -90,8 +90,10 @@ int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc);
  * Destroys every address space (in reverse creation order) and frees every
  * region, whatever its reference count. Every handle obtained from @ctx is
  * invalid afterwards. Waits for an RCU grace period when views are still
- * pending reclamation. Must not be called inside a transaction, a callback
- * or an mt_read_lock() section, nor while another thread uses @ctx.
+ * pending reclamation. Transactions the calling thread left open are
+ * abandoned (their changes are not rendered). Must not be called inside a
+ * callback or an mt_read_lock() section, nor while another thread uses
+ * @ctx.
  */
 void mt_ctx_free(mt_ctx *ctx);
 

@@ -124,6 +124,13 @@ void mt_ctx_free(mt_ctx *ctx)
 {
     if (!ctx)
         return;
+    /* Transactions the calling thread left open are abandoned: their lock
+     * levels go (nothing else may use the context now). */
+    while (ctx->lock_depth) {
+        ctx->lock_depth--;
+        pthread_mutex_unlock(&ctx->lock);
+    }
+    ctx->depth = 0;
     while (ctx->nr_as)
         mt_as_free(ctx->as[ctx->nr_as - 1]);
     /* Views dropped so far (and by the commits before) wait for their

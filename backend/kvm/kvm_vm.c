@@ -332,6 +332,23 @@ static void ring_run(mt_kvm_vm *vm, uint32_t slot, uint64_t first,
         mt__kvm_ring_dirty(vm->owners[as_id], slot & 0xffff, first, n);
 }
 
+/*
+ * Harvest from a vCPU thread or the caller of mt_kvm_vcpu_free: under the
+ * context's writer lock (a transaction), as the harvests of the slots
+ * listener are. The slot tables it reads change in commits, and two vCPU
+ * threads whose rings fill at once must not take the same entries.
+ */
+static int harvest_locked(mt_kvm_vcpu *v)
+{
+    mt_ctx *ctx = mt_region_ctx(mt_as_root(v->memory));
+    int rc;
+
+    mt_begin(ctx);
+    rc = mt__kvm_vm_harvest_rings(v->vm);
+    mt_commit(ctx);
+    return rc;
+}
+
 int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
 {
     int total = 0;
@@ -494,7 +511,7 @@ void mt_kvm_vcpu_free(mt_kvm_vcpu *v)
     }
     /* What its dirty ring still holds is delivered before it goes. */
     if (v->dring) {
-        mt__kvm_vm_harvest_rings(vm);
+        harvest_locked(v);
         munmap(v->dring, vm->dirty_ring_bytes);
     }
     for (mt_kvm_vcpu **pp = &vm->vcpus; *pp; pp = &(*pp)->next) {
@@ -610,7 +627,7 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
                      run->mmio.is_write);
         } else if (run->exit_reason == KVM_EXIT_DIRTY_RING_FULL) {
             /* A ring is (nearly) full: empty them all and go on. */
-            if (mt__kvm_vm_harvest_rings(v->vm) < 0)
+            if (harvest_locked(v) < 0)
                 return MT_EIO;
             continue;
         } else {
