@@ -170,19 +170,30 @@ void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
                           key | ((old + 2) & MT__TLB_VER), memory_order_release);
 }
 
+/*
+ * In large views the last range found here is a second hint: a page whose
+ * cache entry holds its host address has no range in the cache, and the
+ * callers that need the range (translate, map, GPA to HVA) then find it
+ * here rather than in the tree.
+ */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
 {
     mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
-    const mt_flat_range *fr = mt__fvt_lookup(fv->tree, addr);
+    const mt_flat_range *fr;
 
+    if (tlb) {
+        fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
+        if (fr && fr->start <= addr && addr <= fr->last)
+            return fr;
+    }
+    fr = mt__fvt_lookup(fv->tree, addr);
     if (!fr)
         return NULL;
     if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
         tlb = mt__fv_tlb_alloc(fv);
     if (tlb)
         mt__tlb_fill(tlb, addr, fr);
-    else
-        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
+    atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;
 }
 

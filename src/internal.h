@@ -532,7 +532,8 @@ MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
 
 /* Cache @fr (the range of @addr) in @tlb (flatview.c). */
 void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
-/* mt__lookup when the hints missed: the tree, then fill the hints. */
+/* mt__lookup when the hints missed (flatview.c): in large views the last
+ * range it found, then the tree; fills the hints. */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr);
 
 /*
