@@ -133,8 +133,9 @@ mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv)
  * What @tlb should say about the page of @addr: the page's host address
  * when the whole page is direct memory of @fr without dirty logging (the
  * access paths then need nothing else), otherwise the record itself.
+ * Returns whether the entry holds the page's host address.
  */
-void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
+bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
 {
     uint64_t h = mt__tlb_hash(addr);
     mt_tlb_entry *e = mt__tlb_entry(tlb, h);
@@ -154,27 +155,28 @@ void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
     }
     old = atomic_load_explicit(&e->key, memory_order_relaxed);
     if (old & MT__TLB_BUSY)
-        return; /* another thread is filling it */
+        return false; /* another thread is filling it */
     if ((old & ~MT__TLB_VER) == key &&
         atomic_load_explicit(&e->data, memory_order_relaxed) == data)
-        return; /* already there */
+        return key & MT__TLB_PAGE; /* already there */
     if (!atomic_compare_exchange_strong_explicit(&e->key, &old,
                                                  old | MT__TLB_BUSY,
                                                  memory_order_relaxed,
                                                  memory_order_relaxed))
-        return;
+        return false;
     /* Release: readers that see the new data see BUSY, or the new key,
      * when they read the key again (mt__tlb_read). */
     atomic_store_explicit(&e->data, data, memory_order_release);
     atomic_store_explicit(&e->key,
                           key | ((old + 2) & MT__TLB_VER), memory_order_release);
+    return key & MT__TLB_PAGE;
 }
 
 /*
- * In large views the last range found here is a second hint: a page whose
- * cache entry holds its host address has no range in the cache, and the
- * callers that need the range (translate, map, GPA to HVA) then find it
- * here rather than in the tree.
+ * In large views the last range found here for a page whose cache entry
+ * holds its host address (so no range) is a second hint, for the callers
+ * that need the range (translate, map, GPA to HVA). It is written only
+ * when it changes: every accessor reads the view's first cache line.
  */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
 {
@@ -191,9 +193,9 @@ const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
         return NULL;
     if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
         tlb = mt__fv_tlb_alloc(fv);
-    if (tlb)
-        mt__tlb_fill(tlb, addr, fr);
-    atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
+    if (!tlb || (mt__tlb_fill(tlb, addr, fr) &&
+                 atomic_load_explicit(&fv->mru, memory_order_relaxed) != fr))
+        atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;
 }
 

@@ -530,8 +530,9 @@ MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
     return data;
 }
 
-/* Cache @fr (the range of @addr) in @tlb (flatview.c). */
-void mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
+/* Cache @fr (the range of @addr) in @tlb (flatview.c); true if the entry
+ * holds the page's host address. */
+bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
 /* mt__lookup when the hints missed (flatview.c): in large views the last
  * range it found, then the tree; fills the hints. */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr);
