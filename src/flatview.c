@@ -191,7 +191,9 @@ const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
     fr = mt__fvt_lookup(fv->tree, addr);
     if (!fr)
         return NULL;
-    if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES)
+    if (!tlb && mt__fvt_count(fv->tree) >= MT_TLB_MIN_RANGES &&
+        atomic_fetch_add_explicit(&fv->misses, 1, memory_order_relaxed) >=
+            MT_TLB_MIN_MISSES)
         tlb = mt__fv_tlb_alloc(fv);
     if (!tlb || (mt__tlb_fill(tlb, addr, fr) &&
                  atomic_load_explicit(&fv->mru, memory_order_relaxed) != fr))

@@ -207,6 +207,9 @@ typedef struct mt_tlb_entry {
 } mt_tlb_entry;
 #define MT_TLB_BITS 12          /* 4096 entries (64 KiB) */
 #define MT_TLB_MIN_RANGES 64    /* smaller views: the tree is one leaf */
+/* Tree lookups a view serves before it gets its cache: a view replaced
+ * microseconds later (commits back to back) never pays 64 KiB for it. */
+#define MT_TLB_MIN_MISSES 64
 
 struct mt_flatview {
     mt_ctx *ctx;
@@ -221,6 +224,7 @@ struct mt_flatview {
      * against the address. Filled by readers; the view never changes, so
      * an entry, once read consistently, is never stale. */
     _Atomic(mt_tlb_entry *) tlb;
+    atomic_uint misses;         /* tree lookups so far, up to the cache */
 
     /* Writer-side bookkeeping, never read by accessors (update.c). */
     unsigned nr_as_users;       /* address spaces publishing this view */
