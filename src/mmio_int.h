@@ -85,17 +85,18 @@ MT_HOT_INLINE mt_result mt__io_read(const mt_flat_range *fr, uint64_t addr,
                                     mt_endian op, mt_attrs attrs)
 {
     mt_region *mr = fr->region;
-    /* What the value needs after the call, in one register. */
-    unsigned post = size << 1 | (op != mr->ops.endian);
+    /* All the value needs after the call, in one register: the shift that
+     * masks it to @size bytes (1, 2, 4 or 8) or brings its swapped bytes
+     * down, and whether to swap. */
+    unsigned post = (64 - 8 * size) | (op != mr->ops.endian ? 0x100 : 0);
     mt_result res;
+    uint64_t v;
 
     *value = 0;
     res = mt__io_call(mr, addr, value, size, false, attrs,
                       mt__io_guarded(mr, fr->mt__access));
-    size = post >> 1;
-    *value &= mt__size_mask(size);
-    if (post & 1)
-        *value = mt__bswap(*value, size);
+    v = *value & (UINT64_MAX >> (post & 63));
+    *value = post & 0x100 ? __builtin_bswap64(v) >> (post & 63) : v;
     return res;
 }
 
@@ -105,10 +106,11 @@ MT_HOT_INLINE mt_result mt__io_write(const mt_flat_range *fr,
                                      mt_attrs attrs)
 {
     mt_region *mr = fr->region;
+    unsigned shift = 64 - 8 * size; /* @size is 1, 2, 4 or 8 */
 
-    value &= mt__size_mask(size);
+    value &= UINT64_MAX >> shift;
     if (op != mr->ops.endian)
-        value = mt__bswap(value, size);
+        value = __builtin_bswap64(value) >> shift;
     return mt__io_call(mr, addr, &value, size, true, attrs,
                        mt__io_guarded(mr, fr->mt__access));
 }

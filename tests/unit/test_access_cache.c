@@ -238,6 +238,82 @@ static void test_sub_page_ranges(void **state)
     mt_ctx_free(ctx);
 }
 
+/*
+ * Byte order and width of simple device accesses (one callback each), in
+ * a small view and a large one: every size, both orders, both device
+ * orders. The register bytes must be the value in the access's order, and
+ * a load must give back what was stored.
+ */
+static void check_orders(mt_as *as, uint64_t base, t_dev *dev)
+{
+    static const unsigned sizes[] = { 1, 2, 4, 8 };
+    const uint64_t val = UINT64_C(0x1122334455667788);
+
+    for (unsigned i = 0; i < 4; i++) {
+        for (int o = 0; o < 2; o++) {
+            mt_endian op = o ? MT_ENDIAN_BIG : MT_ENDIAN_LITTLE;
+            unsigned size = sizes[i];
+            uint64_t off = 8 * (i + 1), v = 0, want;
+
+            want = size == 8 ? val : val & ((UINT64_C(1) << (8 * size)) - 1);
+            memset(dev->regs, 0, 64);
+            t_dev_clear_log(dev);
+            assert_int_equal(mt_as_store(as, base + off, size, op, U, val),
+                             MT_TX_OK);
+            assert_int_equal(dev->n, 1);
+            assert_int_equal(dev->log[0].size, size);
+            /* The bytes in memory order are the value in the access's
+             * order, whatever the device's (the device stores its value
+             * in its own order). */
+            for (unsigned b = 0; b < size; b++) {
+                unsigned shift = op == MT_ENDIAN_BIG ? 8 * (size - 1 - b)
+                                                     : 8 * b;
+
+                assert_int_equal(dev->regs[off + b],
+                                 (uint8_t)(want >> shift));
+            }
+            assert_int_equal(mt_as_load(as, base + off, size, op, U, &v),
+                             MT_TX_OK);
+            assert_int_equal(v, want);
+            /* The same bytes read in the other order: swapped. */
+            assert_int_equal(mt_as_load(as, base + off, size,
+                                        o ? MT_ENDIAN_LITTLE
+                                          : MT_ENDIAN_BIG, U, &v),
+                             MT_TX_OK);
+            assert_int_equal(v, size == 1   ? want
+                                : size == 2 ? __builtin_bswap16(
+                                                  (uint16_t)want)
+                                : size == 4 ? __builtin_bswap32(
+                                                  (uint32_t)want)
+                                            : __builtin_bswap64(want));
+        }
+    }
+}
+
+static void test_simple_device_orders(void **state)
+{
+    for (int large = 0; large < 2; large++) {
+        for (int o = 0; o < 2; o++) {
+            mt_endian e = o ? MT_ENDIAN_BIG : MT_ENDIAN_LITTLE;
+            mt_ctx *ctx = t_ctx();
+            mt_region *root = t_container(ctx, "root", MT_SIZE_FULL);
+            t_dev dev;
+            mt_ops ops = t_dev_ops(e, 1, 8, false, 1, 8, false);
+            mt_as *as;
+
+            (void)state;
+            t_dev_init(&dev, e);
+            if (large)
+                pad_view(ctx, root);
+            t_map(root, 0x70000, t_dev_region(ctx, "io", 0x1000, &ops, &dev));
+            as = t_as(ctx, root, "as");
+            check_orders(as, 0x70000, &dev);
+            check_orders(as, 0x70000, &dev);
+            mt_ctx_free(ctx);
+        }
+    }
+}
+
 /* The re-entrancy guard works on the fast path: a device writing to
  * itself from its callback is refused, and it can be turned off. */
 static t_dev *reenter_dev;
@@ -404,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_ram_rom_romd_through_cache),
         cmocka_unit_test(test_dirty_logging_through_cache),
         cmocka_unit_test(test_sub_page_ranges),
+        cmocka_unit_test(test_simple_device_orders),
         cmocka_unit_test(test_guard_on_fast_path),
         cmocka_unit_test(test_threads_hammer_colliding_pages),
     };
