@@ -173,6 +173,62 @@ bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
 }
 
 /*
+ * A commit that patches a view would otherwise leave every reader of the
+ * new one to refill its cache from cold (commits back to back: a new view
+ * every few microseconds). Page entries hold host addresses, not records,
+ * so one stays true in @nv when its page is outside every span where @nv
+ * differs from @old; range entries point at @old's records and go. Pages
+ * of the spans are dropped by slot (a slot holds one page at a time). Too
+ * many changed pages, or no memory: @nv simply starts cold.
+ */
+#define MT_TLB_INHERIT_MAX_PAGES 4096
+
+void mt__fv_tlb_inherit(mt_flatview *nv, mt_flatview *old)
+{
+    mt_tlb_entry *ot = atomic_load_explicit(&old->tlb, memory_order_acquire);
+    mt_tlb_entry *nt;
+    mt_u128 pages = 0;
+    size_t i;
+
+    if (!ot || atomic_load_explicit(&nv->tlb, memory_order_relaxed))
+        return;
+    for (i = 0; i < nv->nr_spans; i++) {
+        mt_u128 lo = nv->spans[i].lo >> 12, hi = (nv->spans[i].hi + 4095) >> 12;
+
+        pages += hi - lo;
+        if (pages > MT_TLB_INHERIT_MAX_PAGES)
+            return;
+    }
+    nt = mt__alloc(nv->ctx, sizeof(*nt) << MT_TLB_BITS);
+    if (!nt)
+        return;
+    for (i = 0; i < ((size_t)1 << MT_TLB_BITS); i++) {
+        /* Readers of @old may be filling it: copy what reads whole. */
+        uint64_t k = atomic_load_explicit(&ot[i].key, memory_order_acquire);
+        uintptr_t d = atomic_load_explicit(&ot[i].data, memory_order_acquire);
+
+        if (!(k & MT__TLB_PAGE) || (k & MT__TLB_BUSY) ||
+            atomic_load_explicit(&ot[i].key, memory_order_relaxed) != k)
+            k = 0, d = 0;
+        atomic_init(&nt[i].key, k);
+        atomic_init(&nt[i].data, d);
+    }
+    for (i = 0; i < nv->nr_spans; i++) {
+        uint64_t p = (uint64_t)(nv->spans[i].lo >> 12);
+        uint64_t end = (uint64_t)((nv->spans[i].hi + 4095) >> 12);
+
+        for (; p != end; p++) {
+            mt_tlb_entry *e = mt__tlb_entry(nt, mt__tlb_hash(p << 12));
+
+            atomic_init(&e->key, 0);
+            atomic_init(&e->data, 0);
+        }
+    }
+    /* Published with @nv itself (a release store of the view pointer). */
+    atomic_store_explicit(&nv->tlb, nt, memory_order_release);
+}
+
+/*
  * In large views the last range found here for a page whose cache entry
  * holds its host address (so no range) is a second hint, for the callers
  * that need the range (translate, map, GPA to HVA). It is written only

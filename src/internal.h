@@ -471,6 +471,9 @@ static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
 
 /* Allocate @fv's lookup cache (flatview.c); false if that failed. */
 mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
+/* Seed the cache of @nv, patched from @old where nv->spans say, with the
+ * page entries of @old that are still true (flatview.c). */
+void mt__fv_tlb_inherit(mt_flatview *nv, mt_flatview *old);
 
 /*
  * Cache keys. A page number p (52 bits) is hashed by a bijection, h = p *

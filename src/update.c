@@ -314,6 +314,7 @@ static int patch_view(mt_ctx *ctx, mt_flatview *old, mt_flatview **out)
         cur->derived_from = old;
         cur->spans = spans;
         cur->nr_spans = ns;
+        mt__fv_tlb_inherit(cur, old);
     } else {
         mt__free(ctx, spans);
     }
