@@ -16,27 +16,7 @@
 
 #include "internal.h"
 
-#ifdef _LGPL_SOURCE
-/*
- * liburcu's inline read-side primitives read this thread-local variable.
- * Code built for a shared library would reach it through the general
- * dynamic model, a __tls_get_addr call per use (several per access);
- * liburcu-bp is a load-time dependency of memtree, so the initial-exec
- * model (one %fs-relative load) is valid, as for mmio.c's own guard list.
- */
-extern DECLARE_URCU_TLS(struct urcu_bp_reader *, urcu_bp_reader)
-    __attribute__((tls_model("initial-exec")));
-
-/*
- * A thread's first read-side section registers it with liburcu, a call
- * inside the inline lock. The entry points test for it first and take an
- * out-of-line copy of themselves that one time: the compiler then drops
- * the call from the inline lock of the common path.
- */
-#define MT__RCU_REGISTERED() (URCU_TLS(urcu_bp_reader) != NULL)
-#else
-#define MT__RCU_REGISTERED() true
-#endif
+/* MT__RCU_REGISTERED(): internal.h, next to the read-side primitives. */
 
 /* Bytes from @addr to the end of @fr, capped at @len (no 2^64 overflow). */
 static inline uint64_t mt__piece_len(const mt_flat_range *fr, uint64_t addr,

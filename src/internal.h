@@ -333,6 +333,28 @@ static inline void mt__guard_release(mt_ctx **ctx)
         __attribute__((cleanup(mt__guard_release), unused)) =             \
         mt__lock_get(ctx)
 
+#ifdef _LGPL_SOURCE
+/*
+ * liburcu's inline read-side primitives read this thread-local variable.
+ * Code built for a shared library would reach it through the general
+ * dynamic model, a __tls_get_addr call per use (several per access);
+ * liburcu-bp is a load-time dependency of memtree, so the initial-exec
+ * model (one %fs-relative load) is valid, as for mmio.c's own guard list.
+ */
+extern DECLARE_URCU_TLS(struct urcu_bp_reader *, urcu_bp_reader)
+    __attribute__((tls_model("initial-exec")));
+
+/*
+ * A thread's first read-side section registers it with liburcu, a call
+ * inside the inline lock. The entry points test for it first and take an
+ * out-of-line copy of themselves that one time: the compiler then drops
+ * the call from the inline lock of the common path.
+ */
+#define MT__RCU_REGISTERED() (URCU_TLS(urcu_bp_reader) != NULL)
+#else
+#define MT__RCU_REGISTERED() true
+#endif
+
 static inline void mt__read_lock(mt_ctx *ctx)
 {
     (void)ctx;

@@ -70,9 +70,13 @@ static const uint32_t saved_msrs[] = {
 #define NR_SAVED_MSRS (sizeof(saved_msrs) / sizeof(saved_msrs[0]))
 #define MAX_MSRS 64u
 
-struct msr_buf {
+/* struct kvm_msrs ends in a variable-length array of entries: a union
+ * gives it room for MAX_MSRS of them (a struct with it not last is not
+ * standard C). */
+union msr_buf {
     struct kvm_msrs h;
-    struct kvm_msr_entry e[MAX_MSRS];
+    uint8_t room[sizeof(struct kvm_msrs) +
+                 MAX_MSRS * sizeof(struct kvm_msr_entry)];
 };
 
 typedef struct writer {
@@ -131,7 +135,7 @@ int mt_kvm_vcpu_save_state(mt_kvm_vcpu *vcpu, void *buf, size_t cap,
     struct kvm_vcpu_events events;
     struct kvm_debugregs dregs;
     struct kvm_mp_state mp;
-    struct msr_buf m;
+    union msr_buf m;
     uint8_t msrs[NR_SAVED_MSRS * 16];
     uint32_t nmsr = 0;
     int rc;
@@ -161,13 +165,14 @@ int mt_kvm_vcpu_save_state(mt_kvm_vcpu *vcpu, void *buf, size_t cap,
     for (size_t i = 0; i < NR_SAVED_MSRS; i++) {
         memset(&m, 0, sizeof(m));
         m.h.nmsrs = 1;
-        m.e[0].index = saved_msrs[i];
+        m.h.entries[0].index = saved_msrs[i];
         if (ioctl(fd, KVM_GET_MSRS, &m) != 1)
             continue;
-        put32(msrs + nmsr * 16, m.e[0].index);
+        put32(msrs + nmsr * 16, m.h.entries[0].index);
         put32(msrs + nmsr * 16 + 4, 0);
         for (int b = 0; b < 8; b++)
-            msrs[nmsr * 16 + 8 + b] = (uint8_t)(m.e[0].data >> (8 * b));
+            msrs[nmsr * 16 + 8 + b] =
+                (uint8_t)(m.h.entries[0].data >> (8 * b));
         nmsr++;
     }
     if (nmsr)
@@ -265,17 +270,19 @@ int mt_kvm_vcpu_load_state(mt_kvm_vcpu *vcpu, const void *buf, size_t len)
             return MT_EIO;
     }
     if (at[K_MSRS]) {
-        struct msr_buf m;
+        union msr_buf m;
         uint32_t nm = size[K_MSRS] / 16;
 
+        if (nm > MAX_MSRS)
+            return MT_EPARSE;
         memset(&m, 0, sizeof(m));
         m.h.nmsrs = nm;
         for (uint32_t i = 0; i < nm; i++) {
             const uint8_t *e = at[K_MSRS] + i * 16;
 
-            m.e[i].index = get32(e);
-            m.e[i].data = (uint64_t)get32(e + 8) |
-                          (uint64_t)get32(e + 12) << 32;
+            m.h.entries[i].index = get32(e);
+            m.h.entries[i].data = (uint64_t)get32(e + 8) |
+                                  (uint64_t)get32(e + 12) << 32;
         }
         if (ioctl(fd, KVM_SET_MSRS, &m) != (int)nm)
             return MT_EIO;
