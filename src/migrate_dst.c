@@ -342,7 +342,7 @@ int mt_migrate_dst_open(mt_migrate_dst *d, mt_migrate_error *err)
         return mt__snap_fail(err, MT_ESTATE, "the stream is already open");
     d->r.err = err;
     d->state = MT__MIG_FAILED;
-    rc = mt__mig_read_header(&d->r);
+    rc = mt__snapr_start_as(&d->r, &mt__mig_stream_format);
     if (!rc)
         rc = mt__snapr_begin(&d->r, &type, &len);
     if (!rc && type == MT__MIG_SEC_CANCEL)

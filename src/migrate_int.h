@@ -26,16 +26,9 @@
 /* Lifecycle of a session, either side. */
 enum { MT__MIG_NEW, MT__MIG_RUNNING, MT__MIG_DONE, MT__MIG_FAILED };
 
-/* Stream header (migrate_stream.c). Write it to @fd and start @w's
- * bookkeeping as mt__snapw_start() does for snapshot files. */
-int mt__mig_write_header(mt__snapw *w, int fd);
-/* Read and check it (reader initialised with fd or buffer and verify). */
-int mt__mig_read_header(mt__snapr *r);
-
-/* Write out what @w buffers (between sections), so that the destination
- * can finish the last section of a pass while the source waits: the
- * snapshot writer itself only flushes at the end of a stream. */
-int mt__mig_flush(mt__snapw *w);
+/* The stream's header (migrate_stream.c): mt__snapw_start_as() and
+ * mt__snapr_start_as() with this format write and check it. */
+extern const mt__snap_format mt__mig_stream_format;
 
 /*
  * One PAGE section for pages [first, first + n) of block @block whose

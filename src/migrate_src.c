@@ -163,7 +163,7 @@ static int send_pending(mt_migrate_src *src, mt_migrate_error *err)
     }
     /* The pass's last bytes go out now, not with the next pass: the
      * destination can apply them before the source stops. */
-    mt__mig_flush(src->w);
+    mt__snapw_flush(src->w);
     if (src->w->rc)
         return write_error(src, err, errno);
     src->stats.passes++;
@@ -298,7 +298,7 @@ int mt_migrate_src_start(mt_ctx *ctx, int fd, unsigned flags,
         for (uint64_t p = 0; p < bl->npages; p++)
             bl->present[p / 64] |= UINT64_C(1) << (p % 64);
     }
-    if (mt__mig_write_header(src->w, fd)) {
+    if (mt__snapw_start_as(src->w, fd, &mt__mig_stream_format)) {
         rc = mt__snap_fail(err, MT_EIO, "cannot write the migration stream: "
                            "%s", strerror(errno));
         destroy(src);

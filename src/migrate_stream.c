@@ -15,152 +15,20 @@
  * and the layout comparison of two region tables (a stream's first and
  * final ones must describe the same regions).
  */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "migrate_int.h"
 
-static const uint8_t mig_magic[8] = { 'M', 'T', 'M', 'I', 'G', 'R', '\r', '\n' };
-static const uint8_t snap_magic[8] = { 'M', 'T', 'S', 'N', 'A', 'P', '\r', '\n' };
-
-/* ---- header ----------------------------------------------------------------- */
-
-int mt__mig_write_header(mt__snapw *w, int fd)
-{
-    uint8_t h[MT__SNAP_HEADER_SIZE];
-    const uint8_t *p = h;
-    size_t n = sizeof(h);
-
-    memcpy(h, mig_magic, 8);
-    mt__put32(h + 8, MT_MIGRATE_FORMAT_VERSION);
-    mt__put32(h + 12, MT__SNAP_HEADER_SIZE);
-    mt__put32(h + 16, (uint32_t)MT__SNAP_PAGE);
-    mt__put32(h + 20, 0);
-    mt__put64(h + 24, mt__sum64(MT__MIG_SEED_HEADER, h, 24));
-    /* The same bookkeeping as a snapshot stream, whose section writer
-     * then takes over (its buffer is empty: the header goes first). */
-    memset(w, 0, offsetof(mt__snapw, buf));
-    w->fd = fd;
-    mt__sum_init(&w->chain, MT__SNAP_SEED_CHAIN);
-    mt__sum_add(&w->chain, h + 24, 8);
-    while (n) {
-        ssize_t k = write(fd, p, n);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            w->rc = MT_EIO;
-            return w->rc;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Exactly @n bytes of the header (outside any section). */
-static int take_header(mt__snapr *r, uint8_t *p, size_t n)
-{
-    if (r->fd < 0) {
-        if (n > r->mem_len - (size_t)r->pos)
-            return MT_ECORRUPT;
-        memcpy(p, r->mem + r->pos, n);
-        r->pos += n;
-        return 0;
-    }
-    while (n) {
-        ssize_t got = read(r->fd, p, n);
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return mt__snap_fail(r->err, MT_EIO,
-                                 "read error in the stream header: %s",
-                                 strerror(errno));
-        if (got == 0)
-            return MT_ECORRUPT;
-        p += got;
-        n -= (size_t)got;
-        r->pos += (uint64_t)got;
-    }
-    return 0;
-}
-
-int mt__mig_read_header(mt__snapr *r)
-{
-    uint8_t h[MT__SNAP_HEADER_SIZE];
-    uint32_t version;
-    int rc;
-
-    r->pos = 0;
-    r->seq = 0;
-    r->left = 0;
-    rc = take_header(r, h, 8);
-    if (rc == MT_ECORRUPT)
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "not a memtree migration stream (%s)",
-                             r->pos ? "too short" : "empty");
-    if (rc)
-        return rc;
-    if (!memcmp(h, snap_magic, 8))
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "this is a memtree snapshot file "
-                             "(mt_snapshot_load reads it), not a migration "
-                             "stream");
-    if (memcmp(h, mig_magic, 8))
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "not a memtree migration stream (bad magic)");
-    rc = take_header(r, h + 8, sizeof(h) - 8);
-    if (rc == MT_ECORRUPT)
-        return mt__snap_fail(r->err, MT_ECORRUPT,
-                             "truncated: the input ends in the stream "
-                             "header, at offset %llu",
-                             (unsigned long long)r->pos);
-    if (rc)
-        return rc;
-    version = mt__get32(h + 8);
-    if (r->verify &&
-        mt__get64(h + 24) != mt__sum64(MT__MIG_SEED_HEADER, h, 24))
-        return mt__snap_fail(r->err, MT_ECORRUPT,
-                             "stream header checksum mismatch");
-    if (version != MT_MIGRATE_FORMAT_VERSION)
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "migration stream version %u is not supported "
-                             "(this library reads version %u)", version,
-                             MT_MIGRATE_FORMAT_VERSION);
-    if (mt__get32(h + 12) != MT__SNAP_HEADER_SIZE ||
-        mt__get32(h + 16) != MT__SNAP_PAGE || mt__get32(h + 20) != 0)
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "unsupported header size, page size or flags "
-                             "in the stream header");
-    mt__sum_init(&r->chain, MT__SNAP_SEED_CHAIN);
-    mt__sum_add(&r->chain, h + 24, 8);
-    return 0;
-}
-
-int mt__mig_flush(mt__snapw *w)
-{
-    const uint8_t *p = w->buf;
-    size_t n = w->nbuf;
-
-    if (w->rc || w->open)
-        return w->rc ? w->rc : MT_EINVAL;
-    while (n) {
-        ssize_t k = write(w->fd, p, n);
-
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            w->rc = MT_EIO;
-            return w->rc;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    w->nbuf = 0;
-    return 0;
-}
+/* The header is the only framing of its own (snapshot_stream.c does the
+ * rest); a snapshot file given as a stream is named as such. */
+const mt__snap_format mt__mig_stream_format = {
+    .magic = { 'M', 'T', 'M', 'I', 'G', 'R', '\r', '\n' },
+    .version = MT_MIGRATE_FORMAT_VERSION,
+    .header_seed = MT__MIG_SEED_HEADER,
+    .noun = "memtree migration stream",
+    .other_magic = mt__snap_file_format.magic,
+    .other_noun = "memtree snapshot file (mt_snapshot_load reads it)",
+};
 
 /* ---- sections ----------------------------------------------------------------- */
 

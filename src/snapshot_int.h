@@ -227,8 +227,32 @@ typedef struct mt__snapw {
     uint8_t buf[65536];
 } mt__snapw;
 
-/* Start a stream on @fd: writes the file header. */
+/*
+ * What tells one kind of stream from another: its header (magic, version,
+ * seed of the header checksum). Snapshot files and migration streams share
+ * everything else (section framing, checksums, the END record).
+ */
+typedef struct mt__snap_format {
+    uint8_t magic[8];
+    uint32_t version;
+    uint64_t header_seed;
+    const char *noun;           /* "memtree snapshot", for messages */
+    /* A kind readers commonly confuse with this one, named when its magic
+     * shows up (NULL: none). */
+    const uint8_t *other_magic;
+    const char *other_noun;
+} mt__snap_format;
+
+/* Snapshot files (snapshot_stream.c). */
+extern const mt__snap_format mt__snap_file_format;
+
+/* Start a stream of kind @f on @fd: writes its header. */
+int mt__snapw_start_as(mt__snapw *w, int fd, const mt__snap_format *f);
+/* Start a snapshot file on @fd. */
 int mt__snapw_start(mt__snapw *w, int fd);
+/* Write out what @w buffers (between sections): a reader can then finish
+ * the last section while the writer waits. */
+int mt__snapw_flush(mt__snapw *w);
 /* Open a section of @type with a payload of exactly @len bytes. */
 int mt__snapw_begin(mt__snapw *w, uint32_t type, uint64_t len);
 int mt__snapw_put(mt__snapw *w, const void *p, size_t n);
@@ -259,7 +283,9 @@ typedef struct mt__snapr {
     mt_snapshot_error *err;
 } mt__snapr;
 
-/* Start reading: checks the file header. */
+/* Start reading a stream of kind @f: checks its header. */
+int mt__snapr_start_as(mt__snapr *r, const mt__snap_format *f);
+/* Start reading a snapshot file. */
 int mt__snapr_start(mt__snapr *r);
 /* Next section: its type and payload length. */
 int mt__snapr_begin(mt__snapr *r, uint32_t *type, uint64_t *len);

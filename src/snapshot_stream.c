@@ -21,7 +21,12 @@
 
 #include "snapshot_int.h"
 
-static const uint8_t magic[8] = { 'M', 'T', 'S', 'N', 'A', 'P', '\r', '\n' };
+const mt__snap_format mt__snap_file_format = {
+    .magic = { 'M', 'T', 'S', 'N', 'A', 'P', '\r', '\n' },
+    .version = MT_SNAPSHOT_FORMAT_VERSION,
+    .header_seed = MT__SNAP_SEED_HEADER,
+    .noun = "memtree snapshot",
+};
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -68,23 +73,35 @@ static int emit(mt__snapw *w, const void *data, size_t n)
     return 0;
 }
 
-int mt__snapw_start(mt__snapw *w, int fd)
+int mt__snapw_start_as(mt__snapw *w, int fd, const mt__snap_format *f)
 {
     uint8_t h[MT__SNAP_HEADER_SIZE];
     uint64_t sum;
 
     memset(w, 0, offsetof(mt__snapw, buf));
     w->fd = fd;
-    memcpy(h, magic, 8);
-    mt__put32(h + 8, MT_SNAPSHOT_FORMAT_VERSION);
+    memcpy(h, f->magic, 8);
+    mt__put32(h + 8, f->version);
     mt__put32(h + 12, MT__SNAP_HEADER_SIZE);
     mt__put32(h + 16, (uint32_t)MT__SNAP_PAGE);
     mt__put32(h + 20, 0);
-    sum = mt__sum64(MT__SNAP_SEED_HEADER, h, 24);
+    sum = mt__sum64(f->header_seed, h, 24);
     mt__put64(h + 24, sum);
     mt__sum_init(&w->chain, MT__SNAP_SEED_CHAIN);
     mt__sum_add(&w->chain, h + 24, 8);
     return emit(w, h, sizeof(h));
+}
+
+int mt__snapw_start(mt__snapw *w, int fd)
+{
+    return mt__snapw_start_as(w, fd, &mt__snap_file_format);
+}
+
+int mt__snapw_flush(mt__snapw *w)
+{
+    if (w->open)
+        return w->rc ? w->rc : MT_EINVAL;
+    return flush(w);
 }
 
 int mt__snapw_begin(mt__snapw *w, uint32_t type, uint64_t len)
@@ -232,7 +249,7 @@ static int take(mt__snapr *r, void *dst, size_t n)
     return 0;
 }
 
-int mt__snapr_start(mt__snapr *r)
+int mt__snapr_start_as(mt__snapr *r, const mt__snap_format *f)
 {
     uint8_t h[MT__SNAP_HEADER_SIZE];
     uint32_t version;
@@ -242,34 +259,45 @@ int mt__snapr_start(mt__snapr *r)
     r->seq = 0;
     r->left = 0;
     rc = take(r, h, 8);
+    if (rc == MT_ECORRUPT) {
+        bool empty = r->fd < 0 ? r->mem_len == 0 : r->pos == 0;
+
+        return mt__snap_fail(r->err, MT_EPARSE, "not a %s (%s)", f->noun,
+                             empty ? "empty" : "too short");
+    }
     if (rc)
-        return rc == MT_ECORRUPT
-                   ? mt__snap_fail(r->err, MT_EPARSE,
-                                   "not a memtree snapshot (too short)")
-                   : rc;
-    if (memcmp(h, magic, 8))
-        return mt__snap_fail(r->err, MT_EPARSE,
-                             "not a memtree snapshot (bad magic)");
+        return rc;
+    if (f->other_magic && !memcmp(h, f->other_magic, 8))
+        return mt__snap_fail(r->err, MT_EPARSE, "this is a %s, not a %s",
+                             f->other_noun, f->noun);
+    if (memcmp(h, f->magic, 8))
+        return mt__snap_fail(r->err, MT_EPARSE, "not a %s (bad magic)",
+                             f->noun);
     rc = take(r, h + 8, sizeof(h) - 8);
     if (rc)
         return rc;
     version = mt__get32(h + 8);
-    if (r->verify &&
-        mt__get64(h + 24) != mt__sum64(MT__SNAP_SEED_HEADER, h, 24))
+    if (r->verify && mt__get64(h + 24) != mt__sum64(f->header_seed, h, 24))
         return mt__snap_fail(r->err, MT_ECORRUPT,
-                             "file header checksum mismatch");
-    if (version != MT_SNAPSHOT_FORMAT_VERSION)
+                             "%s header checksum mismatch", f->noun);
+    if (version != f->version)
         return mt__snap_fail(r->err, MT_EPARSE,
-                             "snapshot format version %u is not supported "
-                             "(this library reads version %u)", version,
-                             MT_SNAPSHOT_FORMAT_VERSION);
+                             "%s format version %u is not supported "
+                             "(this library reads version %u)", f->noun,
+                             version, f->version);
     if (mt__get32(h + 12) != MT__SNAP_HEADER_SIZE ||
         mt__get32(h + 16) != MT__SNAP_PAGE || mt__get32(h + 20) != 0)
         return mt__snap_fail(r->err, MT_EPARSE,
-                             "unsupported header size, page size or flags");
+                             "unsupported header size, page size or flags "
+                             "in the %s header", f->noun);
     mt__sum_init(&r->chain, MT__SNAP_SEED_CHAIN);
     mt__sum_add(&r->chain, h + 24, 8);
     return 0;
+}
+
+int mt__snapr_start(mt__snapr *r)
+{
+    return mt__snapr_start_as(r, &mt__snap_file_format);
 }
 
 int mt__snapr_begin(mt__snapr *r, uint32_t *type, uint64_t *len)

@@ -231,7 +231,7 @@ static void forge_start(forge *f)
     small_world(&f->a);
     w_fill(mt_region_ram_ptr(f->a.ram), SMALL_RAM, 5);
     MT_OK(mt_snapshot_take(f->a.ctx, 0, &f->snap, NULL));
-    MT_OK(mt__mig_write_header(f->w, f->fd));
+    MT_OK(mt__snapw_start_as(f->w, f->fd, &mt__mig_stream_format));
     MT_OK(mt__snap_write_table(f->snap, f->w, MT__SNAP_SEC_REGIONS));
 }
 
@@ -340,7 +340,7 @@ static void test_misplaced_sections(void **state)
         mt_migrate_stats st = { 0 };
 
         assert_non_null(w);
-        MT_OK(mt__mig_write_header(w, fd));
+        MT_OK(mt__snapw_start_as(w, fd, &mt__mig_stream_format));
         MT_OK(mt__mig_put_run(w, 0, page, 0, 1, page, &st));
         MT_OK(mt__snapw_finish(w));
         free(w);
@@ -434,8 +434,9 @@ static void test_headers(void **state)
             t[24 + i] = (uint8_t)(sum >> (8 * i));
     }
     MT_EXPECT(try_load(t, len, &err), MT_EPARSE);
-    assert_string_equal(err.msg, "migration stream version 2 is not "
-                                 "supported (this library reads version 1)");
+    assert_string_equal(err.msg, "memtree migration stream format version 2 "
+                                 "is not supported (this library reads "
+                                 "version 1)");
     /* Trailing data in a buffer. */
     memcpy(t, s, len);
     t[len] = 0;
