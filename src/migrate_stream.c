@@ -38,7 +38,6 @@ int mt__mig_put_run(mt__snapw *w, uint32_t block, const uint8_t *host,
 {
     uint64_t bits[MT__SNAP_RUN_PAGES / 64] = { 0 };
     uint64_t words = mt__snap_words(n), stored = 0;
-    uint8_t h[16];
 
     if (n == 0 || n > MT__SNAP_RUN_PAGES) {
         if (!w->rc)
@@ -56,20 +55,9 @@ int mt__mig_put_run(mt__snapw *w, uint32_t block, const uint8_t *host,
         stored++;
     }
     st->zero_pages += n - stored;
-    st->bytes += mt__mig_section_bytes(sizeof(h) + words * 8 +
+    st->bytes += mt__mig_section_bytes(MT__SNAP_PAGES_HEAD + words * 8 +
                                        stored * MT__SNAP_PAGE);
-    mt__put32(h, block);
-    mt__put32(h + 4, n);
-    mt__put64(h + 8, first);
-    mt__snapw_begin(w, MT__SNAP_SEC_PAGES,
-                    sizeof(h) + words * 8 + stored * MT__SNAP_PAGE);
-    mt__snapw_put(w, h, sizeof(h));
-    for (uint64_t i = 0; i < words; i++) {
-        uint8_t le[8];
-
-        mt__put64(le, bits[i]);
-        mt__snapw_put(w, le, 8);
-    }
+    mt__snapw_pages_head(w, block, first, n, bits, stored);
     if (stored)
         mt__snapw_put(w, stage, (size_t)(stored * MT__SNAP_PAGE));
     return mt__snapw_end(w);

@@ -268,6 +268,13 @@ int mt__snapw_finish(mt__snapw *w);
  */
 int mt__snapw_pages(mt__snapw *w, uint32_t block, const uint8_t *base,
                     const uint64_t *present, uint64_t first, uint32_t n);
+/* Bytes of a PAGE section's head: block, page count, first page. */
+#define MT__SNAP_PAGES_HEAD 16u
+/* Open a PAGE section for pages [first, first + n) of block @block with
+ * the bitmap @bits of the @stored pages that follow, and write its head;
+ * the caller puts the stored pages and ends the section. */
+void mt__snapw_pages_head(mt__snapw *w, uint32_t block, uint64_t first,
+                          uint32_t n, const uint64_t *bits, uint64_t stored);
 
 typedef struct mt__snapr {
     int fd;                 /* -1 when reading @mem */

@@ -158,12 +158,31 @@ int mt__snapw_finish(mt__snapw *w)
     return flush(w);
 }
 
+void mt__snapw_pages_head(mt__snapw *w, uint32_t block, uint64_t first,
+                          uint32_t n, const uint64_t *bits, uint64_t stored)
+{
+    uint64_t words = mt__snap_words(n);
+    uint8_t h[MT__SNAP_PAGES_HEAD];
+
+    mt__put32(h, block);
+    mt__put32(h + 4, n);
+    mt__put64(h + 8, first);
+    mt__snapw_begin(w, MT__SNAP_SEC_PAGES,
+                    sizeof(h) + words * 8 + stored * MT__SNAP_PAGE);
+    mt__snapw_put(w, h, sizeof(h));
+    for (uint64_t i = 0; i < words; i++) {
+        uint8_t le[8];
+
+        mt__put64(le, bits[i]);
+        mt__snapw_put(w, le, 8);
+    }
+}
+
 int mt__snapw_pages(mt__snapw *w, uint32_t block, const uint8_t *base,
                     const uint64_t *present, uint64_t first, uint32_t n)
 {
     uint64_t data[MT__SNAP_RUN_PAGES / 64] = { 0 };
-    uint64_t words = mt__snap_words(n), stored = 0;
-    uint8_t h[16];
+    uint64_t stored = 0;
 
     if (n == 0 || n > MT__SNAP_RUN_PAGES) {
         if (!w->rc)
@@ -179,18 +198,7 @@ int mt__snapw_pages(mt__snapw *w, uint32_t block, const uint8_t *base,
             stored++;
         }
     }
-    mt__put32(h, block);
-    mt__put32(h + 4, n);
-    mt__put64(h + 8, first);
-    mt__snapw_begin(w, MT__SNAP_SEC_PAGES,
-                    sizeof(h) + words * 8 + stored * MT__SNAP_PAGE);
-    mt__snapw_put(w, h, sizeof(h));
-    for (uint64_t i = 0; i < words; i++) {
-        uint8_t le[8];
-
-        mt__put64(le, data[i]);
-        mt__snapw_put(w, le, 8);
-    }
+    mt__snapw_pages_head(w, block, first, n, data, stored);
     /* Runs of stored pages in one piece each. */
     for (uint32_t i = 0; i < n;) {
         uint32_t j = i;
