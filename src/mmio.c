@@ -191,12 +191,8 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
     mt_result res;
 
     if (guarded(mr)) {
-        frame.id = mr->guard ? (const void *)mr->guard : mr;
-        for (mt_guard_frame *g = mt__active_guards; g; g = g->prev)
-            if (g->id == frame.id)
-                return MT_TX_ACCESS_ERROR;
-        frame.prev = mt__active_guards;
-        mt__active_guards = &frame;
+        if (!mt__guard_enter(mr, &frame))
+            return MT_TX_ACCESS_ERROR;
         pushed = true;
     }
     if (size >= min && size <= max) {
@@ -212,7 +208,7 @@ static mt_result adjusted(mt_region *mr, uint64_t addr, uint64_t *value,
         res = pieces(ops, opaque, addr, value, size, asz, is_write, attrs);
     }
     if (pushed)
-        mt__active_guards = frame.prev;
+        mt__guard_leave(&frame);
     return res;
 }
 

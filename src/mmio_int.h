@@ -22,6 +22,27 @@ typedef struct mt_guard_frame {
 extern _Thread_local mt_guard_frame *mt__active_guards
     __attribute__((tls_model("initial-exec")));
 
+/*
+ * Mark @mr's device inside a callback on this thread (@frame on the
+ * caller's stack), unless it is already: then false, and the access is
+ * refused (MT_TX_ACCESS_ERROR). mt__guard_leave() undoes it.
+ */
+MT_HOT_INLINE bool mt__guard_enter(const mt_region *mr, mt_guard_frame *frame)
+{
+    frame->id = mr->guard ? (const void *)mr->guard : (const void *)mr;
+    for (mt_guard_frame *g = mt__active_guards; g; g = g->prev)
+        if (g->id == frame->id)
+            return false;
+    frame->prev = mt__active_guards;
+    mt__active_guards = frame;
+    return true;
+}
+
+MT_HOT_INLINE void mt__guard_leave(mt_guard_frame *frame)
+{
+    mt__active_guards = frame->prev;
+}
+
 /* The low @size bytes of a value (all of it from 8 bytes up). */
 static inline uint64_t mt__size_mask(unsigned size)
 {
@@ -56,15 +77,11 @@ MT_HOT_INLINE mt_result mt__io_call(mt_region *mr, uint64_t addr,
         return is_write
                    ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
                    : mr->ops.read(mr->opaque, addr, value, size, attrs);
-    frame.id = mr->guard ? (const void *)mr->guard : mr;
-    for (mt_guard_frame *g = mt__active_guards; g; g = g->prev)
-        if (g->id == frame.id)
-            return MT_TX_ACCESS_ERROR;
-    frame.prev = mt__active_guards;
-    mt__active_guards = &frame;
+    if (!mt__guard_enter(mr, &frame))
+        return MT_TX_ACCESS_ERROR;
     res = is_write ? mr->ops.write(mr->opaque, addr, *value, size, attrs)
                    : mr->ops.read(mr->opaque, addr, value, size, attrs);
-    mt__active_guards = frame.prev;
+    mt__guard_leave(&frame);
     return res;
 }
 
