@@ -55,7 +55,8 @@ static uint64_t direct_extent(mt_flatview *fv, const mt_flat_range *fr,
 }
 
 /* A bounce buffer for [addr, addr + *len): the budget is taken under the
- * table's lock, the device read (callbacks) runs without it. */
+ * table's lock, the device read (callbacks) runs without it. Takes over
+ * the caller's reference on @mr (recorded, or dropped on failure). */
 static void *map_bounce(mt_as *as, mt_region *mr, uint64_t addr,
                         uint64_t *len, bool is_write, mt_attrs attrs)
 {
@@ -79,8 +80,6 @@ static void *map_bounce(mt_as *as, mt_region *mr, uint64_t addr,
     rc = m.buf ? record(as, &m) : MT_ENOMEM;
     if (rc)
         as->bounce_used -= m.len;
-    else
-        mt_region_ref(mr);
     pthread_mutex_unlock(&as->map_lock);
     if (rc) {
         mt__free(as->ctx, m.buf);
@@ -89,6 +88,7 @@ static void *map_bounce(mt_as *as, mt_region *mr, uint64_t addr,
     *len = m.len;
     return m.buf;
 fail:
+    mt_region_unref(mr);
     *len = 0;
     return NULL;
 }
@@ -116,12 +116,10 @@ void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
     }
     if (!fr || !direct_bit(fr, is_write)) {
         /* The region is kept alive by a reference taken inside the
-         * read-side section; map_bounce records its own. */
+         * read-side section, handed to the mapping. */
         bounce_mr = mt_region_ref(fr ? fr->region : NULL);
         mt__read_unlock(as->ctx);
-        m.buf = map_bounce(as, bounce_mr, addr, len, is_write, attrs);
-        mt_region_unref(bounce_mr);
-        return m.buf;
+        return map_bounce(as, bounce_mr, addr, len, is_write, attrs);
     }
     m.len = direct_extent(fv, fr, addr, *len, is_write);
     m.buf = (uint8_t *)fr->host + (addr - fr->start);
