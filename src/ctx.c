@@ -148,8 +148,8 @@ void mt_ctx_free(mt_ctx *ctx)
 
         ctx->views = fv->all_next;
         mt__fvt_free(fv->tree);
-        mt__free(ctx, (void *)atomic_load_explicit(&fv->tlb,
-                                                   memory_order_relaxed));
+        mt__tlb_unref(ctx, atomic_load_explicit(&fv->tlb,
+                                                memory_order_relaxed));
         mt__free(ctx, fv->pend);
         mt__free(ctx, fv->spans);
         mt__free(ctx, fv);

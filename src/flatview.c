@@ -17,6 +17,7 @@ static mt_flatview *view_alloc(mt_ctx *ctx)
         return NULL;
     fv->ctx = ctx;
     fv->refcount = 1;
+    fv->gen = ++ctx->view_gen;
     fv->all_next = ctx->views;
     if (ctx->views)
         ctx->views->all_prev = fv;
@@ -102,8 +103,7 @@ void mt__view_destroy(mt_flatview *fv)
     if (fv->all_next)
         fv->all_next->all_prev = fv->all_prev;
     mt__fvt_free(fv->tree);
-    mt__free(ctx, (void *)atomic_load_explicit(&fv->tlb,
-                                               memory_order_relaxed));
+    mt__tlb_unref(ctx, atomic_load_explicit(&fv->tlb, memory_order_relaxed));
     if (fv->root && fv->root->phys_view == fv)
         fv->root->phys_view = NULL;
     mt_flatview_unref(fv->derived_from);
@@ -113,13 +113,23 @@ void mt__view_destroy(mt_flatview *fv)
     mt__free(ctx, fv);
 }
 
-mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv)
+void mt__tlb_unref(mt_ctx *ctx, mt_tlb *tlb)
 {
-    mt_tlb_entry *t = mt__zalloc(fv->ctx, sizeof(*t) << MT_TLB_BITS);
-    mt_tlb_entry *none = NULL;
+    if (tlb && atomic_fetch_sub_explicit(&tlb->refs, 1,
+                                         memory_order_acq_rel) == 1)
+        mt__free(ctx, tlb);
+}
+
+mt_tlb *mt__fv_tlb_alloc(mt_flatview *fv)
+{
+    mt_tlb *t = mt__zalloc(fv->ctx, sizeof(*t) +
+                                        (sizeof(t->e[0]) << MT_TLB_BITS));
+    mt_tlb *none = NULL;
 
     if (!t)
         return NULL; /* no cache: lookups use the tree */
+    atomic_init(&t->gen, fv->gen);
+    atomic_init(&t->refs, 1);
     if (!atomic_compare_exchange_strong_explicit(&fv->tlb, &none, t,
                                                  memory_order_acq_rel,
                                                  memory_order_acquire)) {
@@ -129,18 +139,35 @@ mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv)
     return t;
 }
 
+/* The key of an empty entry that replaces @k: a new version, so that a
+ * reader between its two reads of @k sees the change. */
+static uint64_t key_dropped(uint64_t k)
+{
+    return (k + 2) & MT__TLB_VER;
+}
+
 /*
- * What @tlb should say about the page of @addr: the page's host address
- * when the whole page is direct memory of @fr without dirty logging (the
- * access paths then need nothing else), otherwise the record itself.
- * Returns whether the entry holds the page's host address.
+ * What the cache should say about the page of @addr: the page's host
+ * address when the whole page is direct memory of @fr without dirty
+ * logging (the access paths then need nothing else), otherwise the record
+ * itself. Returns whether the entry now holds the page's host address.
+ *
+ * Only while @tlb serves @fv: the generation is checked again after the
+ * entry is marked BUSY, and a commit handing the cache over changes the
+ * generation before it looks at the entries (mt__fv_tlb_share). Those two
+ * steps are sequentially consistent, so either the filler sees the new
+ * generation and backs out, or the commit sees the entry BUSY or filled,
+ * and drops it if it must; the filler's last step, a compare-and-swap
+ * from its BUSY key, then fails and it leaves the entry as it is.
  */
-bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
+bool mt__tlb_fill(mt_flatview *fv, mt_tlb *tlb, uint64_t addr,
+                  const mt_flat_range *fr)
 {
     uint64_t h = mt__tlb_hash(addr);
     mt_tlb_entry *e = mt__tlb_entry(tlb, h);
+    size_t slot = (size_t)(e - tlb->e);
     uint64_t page = addr & ~UINT64_C(4095);
-    uint64_t key = h << MT__TLB_SHIFT, old;
+    uint64_t key = h << MT__TLB_SHIFT, old, busy;
     unsigned direct = fr->mt__access &
                       (MT__ACCESS_READ | MT__ACCESS_WRITE | MT__ACCESS_RAM);
     uintptr_t data;
@@ -153,79 +180,134 @@ bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr)
         key |= MT__TLB_RANGE;
         data = (uintptr_t)fr;
     }
-    old = atomic_load_explicit(&e->key, memory_order_relaxed);
+    old = atomic_load_explicit(&e->key, memory_order_acquire);
     if (old & MT__TLB_BUSY)
         return false; /* another thread is filling it */
     if ((old & ~MT__TLB_VER) == key &&
         atomic_load_explicit(&e->data, memory_order_relaxed) == data)
         return key & MT__TLB_PAGE; /* already there */
-    if (!atomic_compare_exchange_strong_explicit(&e->key, &old,
-                                                 old | MT__TLB_BUSY,
-                                                 memory_order_relaxed,
-                                                 memory_order_relaxed))
+    if (atomic_load_explicit(&tlb->gen, memory_order_relaxed) != fv->gen)
+        return false; /* being handed, or handed, to a newer version */
+    if (key & MT__TLB_RANGE)
+        atomic_fetch_or(&tlb->range_slots[slot / 64],
+                        UINT64_C(1) << (slot % 64));
+    busy = old | MT__TLB_BUSY;
+    if (!atomic_compare_exchange_strong(&e->key, &old, busy))
         return false;
+    if (atomic_load(&tlb->gen) != fv->gen) {
+        old = busy;
+        atomic_compare_exchange_strong(&e->key, &old, key_dropped(busy));
+        return false;
+    }
     /* Release: readers that see the new data see BUSY, or the new key,
      * when they read the key again (mt__tlb_read). */
     atomic_store_explicit(&e->data, data, memory_order_release);
-    atomic_store_explicit(&e->key,
-                          key | ((old + 2) & MT__TLB_VER), memory_order_release);
-    return key & MT__TLB_PAGE;
+    return atomic_compare_exchange_strong_explicit(
+               &e->key, &busy, key | ((old + 2) & MT__TLB_VER),
+               memory_order_release, memory_order_relaxed) &&
+           (key & MT__TLB_PAGE);
+}
+
+/* Empty @e if it is BUSY or, unless @tag_mask is 0, its tag is @tag. */
+static void tlb_drop(mt_tlb_entry *e, uint64_t tag_mask, uint64_t tag)
+{
+    uint64_t k = atomic_load(&e->key);
+
+    while ((k & MT__TLB_BUSY) || (tag_mask && (k & tag_mask) == tag))
+        if (atomic_compare_exchange_weak(&e->key, &k, key_dropped(k)))
+            return;
+}
+
+/* Keep @e, a slot that held a range entry, only if its record is one of
+ * @nv's: records of the old version die with it. */
+static void tlb_check_range(mt_flatview *nv, mt_tlb_entry *e)
+{
+    for (;;) {
+        uint64_t k = atomic_load(&e->key);
+        const mt_flat_range *fr;
+
+        if (k & MT__TLB_BUSY) {
+            if (atomic_compare_exchange_strong(&e->key, &k, key_dropped(k)))
+                return;
+            continue;
+        }
+        if (!(k & MT__TLB_RANGE))
+            return;
+        fr = (const mt_flat_range *)atomic_load(&e->data);
+        if (atomic_load(&e->key) != k)
+            continue;
+        if (mt__fvt_lookup(nv->tree, fr->start) == fr ||
+            atomic_compare_exchange_strong(&e->key, &k, key_dropped(k)))
+            return;
+    }
 }
 
 /*
  * A commit that patches a view would otherwise leave every reader of the
- * new one to refill its cache from cold (commits back to back: a new view
- * every few microseconds). Page entries hold host addresses, not records,
- * so one stays true in @nv when its page is outside every span where @nv
- * differs from @old; range entries point at @old's records and go. Pages
- * of the spans are dropped by slot (a slot holds one page at a time). Too
- * many changed pages, or no memory: @nv simply starts cold.
+ * new one to refill a cache from cold (commits back to back: a new view
+ * every few microseconds), and copying the cache would make each reader
+ * miss on every line it touches. So the new version takes the old one's
+ * cache: page entries hold host addresses, not records, and stay true
+ * outside the spans where @nv differs from @old; those of the spans are
+ * dropped by slot (a slot holds one page at a time), and range entries
+ * stay only if their record is also @nv's. The generation changes first:
+ * from then on readers of @old use their tree, and @nv is not published
+ * yet. Too many changed pages: @nv simply starts cold.
+ *
+ * Readers of @old keep using the cache until @nv is published: the
+ * commit first seals it (no fills: what is left is true of both
+ * versions), and mt__fv_tlb_unseal() hands it over just after the view
+ * pointer is stored, so the readers who find no entry during a commit are
+ * only those of the few instructions between the two stores.
  */
-#define MT_TLB_INHERIT_MAX_PAGES 4096
+#define MT_TLB_SHARE_MAX_PAGES 4096
 
-void mt__fv_tlb_inherit(mt_flatview *nv, mt_flatview *old)
+bool mt__fv_tlb_share(mt_flatview *nv, mt_flatview *old)
 {
-    mt_tlb_entry *ot = atomic_load_explicit(&old->tlb, memory_order_acquire);
-    mt_tlb_entry *nt;
+    mt_tlb *t = atomic_load_explicit(&old->tlb, memory_order_acquire);
     mt_u128 pages = 0;
-    size_t i;
+    size_t i, w;
 
-    if (!ot || atomic_load_explicit(&nv->tlb, memory_order_relaxed))
-        return;
+    if (!t || atomic_load_explicit(&nv->tlb, memory_order_relaxed) ||
+        atomic_load_explicit(&t->gen, memory_order_relaxed) != old->gen)
+        return false;
     for (i = 0; i < nv->nr_spans; i++) {
         mt_u128 lo = nv->spans[i].lo >> 12, hi = (nv->spans[i].hi + 4095) >> 12;
 
         pages += hi - lo;
-        if (pages > MT_TLB_INHERIT_MAX_PAGES)
-            return;
+        if (pages > MT_TLB_SHARE_MAX_PAGES)
+            return false;
     }
-    nt = mt__alloc(nv->ctx, sizeof(*nt) << MT_TLB_BITS);
-    if (!nt)
-        return;
-    for (i = 0; i < ((size_t)1 << MT_TLB_BITS); i++) {
-        /* Readers of @old may be filling it: copy what reads whole. */
-        uint64_t k = atomic_load_explicit(&ot[i].key, memory_order_acquire);
-        uintptr_t d = atomic_load_explicit(&ot[i].data, memory_order_acquire);
-
-        if (!(k & MT__TLB_PAGE) || (k & MT__TLB_BUSY) ||
-            atomic_load_explicit(&ot[i].key, memory_order_relaxed) != k)
-            k = 0, d = 0;
-        atomic_init(&nt[i].key, k);
-        atomic_init(&nt[i].data, d);
-    }
+    atomic_store(&t->gen, old->gen | MT__TLB_SEALED);
     for (i = 0; i < nv->nr_spans; i++) {
         uint64_t p = (uint64_t)(nv->spans[i].lo >> 12);
         uint64_t end = (uint64_t)((nv->spans[i].hi + 4095) >> 12);
 
         for (; p != end; p++) {
-            mt_tlb_entry *e = mt__tlb_entry(nt, mt__tlb_hash(p << 12));
+            uint64_t h = mt__tlb_hash(p << 12);
 
-            atomic_init(&e->key, 0);
-            atomic_init(&e->data, 0);
+            tlb_drop(mt__tlb_entry(t, h), MT__TLB_TAG, h << MT__TLB_SHIFT);
         }
     }
+    for (w = 0; w < sizeof(t->range_slots) / sizeof(t->range_slots[0]); w++) {
+        uint64_t bits = atomic_load(&t->range_slots[w]);
+
+        while (bits) {
+            tlb_check_range(nv, &t->e[w * 64 + (size_t)__builtin_ctzll(bits)]);
+            bits &= bits - 1;
+        }
+    }
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
     /* Published with @nv itself (a release store of the view pointer). */
-    atomic_store_explicit(&nv->tlb, nt, memory_order_release);
+    atomic_store_explicit(&nv->tlb, t, memory_order_release);
+    return true;
+}
+
+void mt__fv_tlb_unseal(mt_flatview *nv)
+{
+    mt_tlb *t = atomic_load_explicit(&nv->tlb, memory_order_relaxed);
+
+    atomic_store(&t->gen, nv->gen);
 }
 
 /*
@@ -236,13 +318,16 @@ void mt__fv_tlb_inherit(mt_flatview *nv, mt_flatview *old)
  */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
 {
-    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    mt_tlb *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     const mt_flat_range *fr;
 
     if (tlb) {
         fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
-        if (fr && fr->start <= addr && addr <= fr->last)
+        if (fr && fr->start <= addr && addr <= fr->last) {
+            /* Next time the cache answers (pages of one range in turn). */
+            mt__tlb_fill(fv, tlb, addr, fr);
             return fr;
+        }
     }
     fr = mt__fvt_lookup(fv->tree, addr);
     if (!fr)
@@ -251,7 +336,7 @@ const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr)
         atomic_fetch_add_explicit(&fv->misses, 1, memory_order_relaxed) >=
             MT_TLB_MIN_MISSES)
         tlb = mt__fv_tlb_alloc(fv);
-    if (!tlb || (mt__tlb_fill(tlb, addr, fr) &&
+    if (!tlb || (mt__tlb_fill(fv, tlb, addr, fr) &&
                  atomic_load_explicit(&fv->mru, memory_order_relaxed) != fr))
         atomic_store_explicit(&fv->mru, fr, memory_order_relaxed);
     return fr;

@@ -192,7 +192,7 @@ struct mt_region {
 };
 
 /*
- * One entry of a view's lookup cache (a software TLB of 4 KiB pages, see
+ * One entry of a lookup cache (a software TLB of 4 KiB pages, see
  * mt__lookup). @key names the page and says what @data is: the host
  * address of the whole page (a page of direct memory), or a range record
  * of the view (checked against the address before use). Readers fill
@@ -211,6 +211,26 @@ typedef struct mt_tlb_entry {
  * microseconds later (commits back to back) never pays 64 KiB for it. */
 #define MT_TLB_MIN_MISSES 64
 
+/*
+ * A lookup cache, shared by the successive versions of a view (flatview.c,
+ * mt__fv_tlb_share): a commit that patches a view hands its cache to the
+ * new version after dropping the entries the commit made untrue, so
+ * readers stay warm across commits and the committing thread writes only
+ * the entries it drops. Only the readers of the view whose generation is
+ * @gen may use or fill it: readers of an older version go to their tree.
+ */
+typedef struct mt_tlb {
+    /* The version it serves (mt_flatview.gen), with MT__TLB_SEALED while
+     * a commit hands it to the next one: still read, no longer filled. */
+    _Atomic uint64_t gen;
+    atomic_uint refs;           /* views pointing at it (writer side) */
+    /* Slots that ever held a range entry (set by fillers): a commit checks
+     * these, whose records may belong to the old version only. */
+    _Atomic uint64_t range_slots[((size_t)1 << MT_TLB_BITS) / 64];
+    mt_tlb_entry e[];
+} mt_tlb;
+#define MT__TLB_SEALED (UINT64_C(1) << 63)
+
 struct mt_flatview {
     mt_ctx *ctx;
     atomic_uint refcount;
@@ -218,12 +238,13 @@ struct mt_flatview {
     struct mt_fvtree *tree;     /* the ranges: sorted, disjoint, merged (fvtree.h) */
     /* Last range hit: a hint, any record of this view is a safe value. */
     _Atomic(const mt_flat_range *) mru;
-    /* Lookup cache, allocated on first use by views of many ranges: one
-     * entry per hashed 4 KiB page (a software TLB, mt_tlb_entry): the
-     * host address of a page of direct memory, or a range record checked
-     * against the address. Filled by readers; the view never changes, so
-     * an entry, once read consistently, is never stale. */
-    _Atomic(mt_tlb_entry *) tlb;
+    /* Lookup cache, allocated on first use by views of many ranges or
+     * handed over by the version this one was patched from (mt_tlb): one
+     * entry per hashed 4 KiB page: the host address of a page of direct
+     * memory, or a range record checked against the address. Filled by
+     * readers while @gen is the cache's generation. */
+    _Atomic(mt_tlb *) tlb;
+    uint64_t gen;               /* this version's number (ctx->view_gen) */
     atomic_uint misses;         /* tree lookups so far, up to the cache */
 
     /* Writer-side bookkeeping, never read by accessors (update.c). */
@@ -302,6 +323,7 @@ struct mt_ctx {
     mt_region *regions;         /* every live region */
     size_t nr_regions;
     mt_flatview *views;         /* every live flat view */
+    uint64_t view_gen;          /* number of the last view made */
 
     mt_as **as;                 /* creation order */
     size_t nr_as;
@@ -491,11 +513,18 @@ static inline size_t mt__fv_lower(const mt_flatview *fv, uint64_t addr)
  * compiler would rather share one copy. */
 #define MT_HOT_INLINE static inline __attribute__((always_inline))
 
-/* Allocate @fv's lookup cache (flatview.c); false if that failed. */
-mt_tlb_entry *mt__fv_tlb_alloc(mt_flatview *fv);
-/* Seed the cache of @nv, patched from @old where nv->spans say, with the
- * page entries of @old that are still true (flatview.c). */
-void mt__fv_tlb_inherit(mt_flatview *nv, mt_flatview *old);
+/* Drop a view's reference on @tlb (NULL: nothing). */
+void mt__tlb_unref(mt_ctx *ctx, mt_tlb *tlb);
+/* Allocate @fv's lookup cache (flatview.c); NULL if that failed. */
+mt_tlb *mt__fv_tlb_alloc(mt_flatview *fv);
+/* Writer, before publishing @nv (patched from @old where nv->spans say):
+ * hand @old's cache to @nv, minus the entries that are not true of both
+ * (flatview.c). True if it did: then call mt__fv_tlb_unseal() right after
+ * publishing @nv. */
+bool mt__fv_tlb_share(mt_flatview *nv, mt_flatview *old);
+/* Writer, once @nv is published: its readers may use and fill the cache
+ * mt__fv_tlb_share() handed it, and those of the old version no longer. */
+void mt__fv_tlb_unseal(mt_flatview *nv);
 
 /*
  * Cache keys. A page number p (52 bits) is hashed by a bijection, h = p *
@@ -533,35 +562,44 @@ MT_HOT_INLINE uint64_t mt__tlb_hash(uint64_t addr)
            ((UINT64_C(1) << MT__TLB_HBITS) - 1);
 }
 
-MT_HOT_INLINE mt_tlb_entry *mt__tlb_entry(mt_tlb_entry *tlb, uint64_t h)
+MT_HOT_INLINE mt_tlb_entry *mt__tlb_entry(mt_tlb *tlb, uint64_t h)
 {
-    return &tlb[h >> (MT__TLB_HBITS - MT_TLB_BITS)];
+    return &tlb->e[h >> (MT__TLB_HBITS - MT_TLB_BITS)];
 }
 
 /*
- * @e's data if its key, masked with @mask, is @want (BUSY must be in @mask
- * and clear in @want); else 0. The key is read again after the data: a fill
- * in between changes it (BUSY, or a new version).
+ * The data of @tlb's entry @e if its key, masked with @mask, is @want (BUSY
+ * must be in @mask and clear in @want) and @tlb serves generation @gen;
+ * else 0. The key is read again after the data: a fill in between changes
+ * it (BUSY, or a new version). The generation is read last: data filled
+ * by the readers of a newer version (after the commit that handed the
+ * cache over) makes it differ, so a reader of an old version never takes
+ * an entry of the new one. While a commit hands it over (SEALED), what it
+ * holds is true of both versions and nobody fills it.
  */
-MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb_entry *e, uint64_t mask,
-                                     uint64_t want)
+MT_HOT_INLINE uintptr_t mt__tlb_read(mt_tlb *tlb, mt_tlb_entry *e,
+                                     uint64_t mask, uint64_t want,
+                                     uint64_t gen)
 {
     uint64_t k = atomic_load_explicit(&e->key, memory_order_acquire);
     uintptr_t data;
 
     if ((k & mask) != want)
         return 0;
-    /* Acquire: if @data comes from a fill, the key read next sees that
-     * fill's BUSY or what followed it (mt__tlb_fill). */
+    /* Acquire: if @data comes from a fill, the key and generation read
+     * next see that fill's BUSY or what followed it (mt__tlb_fill). */
     data = atomic_load_explicit(&e->data, memory_order_acquire);
-    if (atomic_load_explicit(&e->key, memory_order_relaxed) != k)
+    if (atomic_load_explicit(&e->key, memory_order_relaxed) != k ||
+        (atomic_load_explicit(&tlb->gen, memory_order_relaxed) &
+         ~MT__TLB_SEALED) != gen)
         return 0;
     return data;
 }
 
-/* Cache @fr (the range of @addr) in @tlb (flatview.c); true if the entry
- * holds the page's host address. */
-bool mt__tlb_fill(mt_tlb_entry *tlb, uint64_t addr, const mt_flat_range *fr);
+/* Cache @fr (the range of @addr in @fv) in @fv's cache @tlb (flatview.c);
+ * true if the entry now holds the page's host address. */
+bool mt__tlb_fill(mt_flatview *fv, mt_tlb *tlb, uint64_t addr,
+                  const mt_flat_range *fr);
 /* mt__lookup when the hints missed (flatview.c): in large views the last
  * range it found, then the tree; fills the hints. */
 const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr);
@@ -573,7 +611,7 @@ const mt_flat_range *mt__lookup_miss(mt_flatview *fv, uint64_t addr);
 MT_HOT_INLINE const mt_flat_range *mt__lookup_hint(mt_flatview *fv,
                                                    uint64_t addr)
 {
-    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    mt_tlb *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     const mt_flat_range *fr;
 
     /* Large views: the page cache alone (a last-hit check would cost a
@@ -582,8 +620,9 @@ MT_HOT_INLINE const mt_flat_range *mt__lookup_hint(mt_flatview *fv,
         uint64_t h = mt__tlb_hash(addr);
 
         fr = (const mt_flat_range *)mt__tlb_read(
-            mt__tlb_entry(tlb, h), MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
-            (h << MT__TLB_SHIFT) | MT__TLB_RANGE);
+            tlb, mt__tlb_entry(tlb, h),
+            MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
+            (h << MT__TLB_SHIFT) | MT__TLB_RANGE, fv->gen);
     } else {
         fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
     }
@@ -612,7 +651,7 @@ static inline const mt_flat_range *mt__lookup(mt_flatview *fv, uint64_t addr)
 MT_HOT_INLINE uint8_t *mt__page_host(mt_flatview *fv, uint64_t addr,
                                      uint64_t len, unsigned need)
 {
-    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    mt_tlb *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     uint64_t h, bits;
     uintptr_t host;
 
@@ -620,9 +659,9 @@ MT_HOT_INLINE uint8_t *mt__page_host(mt_flatview *fv, uint64_t addr,
         return NULL;
     h = mt__tlb_hash(addr);
     bits = (uint64_t)need << MT__TLB_ACCESS_SHIFT;
-    host = mt__tlb_read(mt__tlb_entry(tlb, h),
+    host = mt__tlb_read(tlb, mt__tlb_entry(tlb, h),
                         MT__TLB_TAG | MT__TLB_PAGE | bits | MT__TLB_BUSY,
-                        (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits);
+                        (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits, fv->gen);
     return host ? (uint8_t *)host + (addr & 4095) : NULL;
 }
 

@@ -53,7 +53,7 @@ MT_HOT_INLINE const mt_flat_range *ldst_hint(mt_flatview *fv, uint64_t addr,
                                              unsigned size, unsigned need,
                                              uint8_t **host)
 {
-    mt_tlb_entry *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
+    mt_tlb *tlb = atomic_load_explicit(&fv->tlb, memory_order_acquire);
     const mt_flat_range *fr;
 
     *host = NULL;
@@ -64,17 +64,18 @@ MT_HOT_INLINE const mt_flat_range *ldst_hint(mt_flatview *fv, uint64_t addr,
         uintptr_t page;
 
         if (size - 1 <= 4095 - (addr & 4095)) {
-            page = mt__tlb_read(e, MT__TLB_TAG | MT__TLB_PAGE | bits |
-                                       MT__TLB_BUSY,
-                                (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits);
+            page = mt__tlb_read(tlb, e, MT__TLB_TAG | MT__TLB_PAGE | bits |
+                                            MT__TLB_BUSY,
+                                (h << MT__TLB_SHIFT) | MT__TLB_PAGE | bits,
+                                fv->gen);
             if (page) {
                 *host = (uint8_t *)page + (addr & 4095);
                 return NULL;
             }
         }
         fr = (const mt_flat_range *)mt__tlb_read(
-            e, MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
-            (h << MT__TLB_SHIFT) | MT__TLB_RANGE);
+            tlb, e, MT__TLB_TAG | MT__TLB_RANGE | MT__TLB_BUSY,
+            (h << MT__TLB_SHIFT) | MT__TLB_RANGE, fv->gen);
     } else {
         fr = atomic_load_explicit(&fv->mru, memory_order_relaxed);
     }

@@ -314,7 +314,6 @@ static int patch_view(mt_ctx *ctx, mt_flatview *old, mt_flatview **out)
         cur->derived_from = old;
         cur->spans = spans;
         cur->nr_spans = ns;
-        mt__fv_tlb_inherit(cur, old);
     } else {
         mt__free(ctx, spans);
     }
@@ -449,14 +448,19 @@ int mt__as_update_all(mt_ctx *ctx)
     for (i = 0; i < ctx->nr_as; i++) {
         mt_as *as = ctx->as[i];
         mt_flatview *old = as->view;
-        bool changed = old != next[i];
+        bool changed = old != next[i], shared = false;
 
         mt__flatview_ref(next[i]);
         if (changed) {
             mt__flatview_use(next[i], true);
             mt__flatview_use(old, false);
+            /* The lookup cache goes on to the new version. */
+            shared = next[i]->derived_from == old &&
+                     mt__fv_tlb_share(next[i], old);
         }
         as->view = next[i];
+        if (shared)
+            mt__fv_tlb_unseal(next[i]);
         if (!changed) {
             if (wants_nops(as))
                 mt__as_renew(as);

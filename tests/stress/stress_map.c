@@ -10,6 +10,9 @@
  *   stress_map two   the same with two writer threads changing disjoint
  *                    parts of the map concurrently (their transactions
  *                    serialise on the context's writer lock)
+ *   ... cached       either, with 96 more regions far away (never read) so
+ *                    that the view has a lookup cache, which readers fill
+ *                    while each commit hands it to the next version
  *
  * Every value a reader sees must come from some map (stress_map.h says
  * how the values are laid out). At the end the writers' last state is
@@ -21,6 +24,7 @@
  */
 #include "stress.h"
 #include "stress_map.h"
+#include "internal.h" /* "cached": does the view have its lookup cache? */
 
 #define NREADERS 2
 
@@ -152,6 +156,14 @@ static mt_region *new_mmio(mt_ctx *ctx, unsigned id, uint64_t size)
 /* Build the machine in state @st (one transaction), allocating through
  * @hooks (NULL: malloc). The caller keeps the creation reference of every
  * region. */
+/* "cached": this many more 4 KiB RAM regions far above SM_SPACE (never
+ * read), which make the view large enough for a lookup cache (see
+ * MT_TLB_MIN_RANGES in src/internal.h): readers then fill and use its
+ * entries while commits hand it from version to version. */
+#define SM_PAD_CACHED 96
+#define SM_PAD_BASE   UINT64_C(0x10000000)
+static unsigned sm_pad;
+
 static void sm_build(sm_machine *m, const sm_state *st,
                      const mt_allocator *hooks)
 {
@@ -191,6 +203,15 @@ static void sm_build(sm_machine *m, const sm_state *st,
     SOK(mt_region_set_enabled(m->ri, st->i_en));
     SOK(mt_region_add_subregion(m->h, SM_I_OFF, m->ri));
     SOK(mt_region_add_subregion(m->sys, sm_h_pos[st->h_pos], m->h));
+    for (unsigned i = 0; i < sm_pad; i++) {
+        mt_region *p;
+        char name[16];
+
+        snprintf(name, sizeof(name), "pad%u", i);
+        SOK(mt_region_new_ram(m->ctx, name, 0x1000, &p));
+        SOK(mt_region_add_subregion(m->sys, SM_PAD_BASE + i * 0x2000ull, p));
+        mt_region_unref(p);
+    }
     SOK(mt_as_new(m->ctx, m->sys, "memory", &m->as));
     SOK(mt_commit(m->ctx));
 }
@@ -623,10 +644,14 @@ int main(int argc, char **argv)
     pthread_t wt[2], rt[NREADERS];
     double t0;
 
-    if (argc != 2 || (strcmp(argv[1], "one") && strcmp(argv[1], "two"))) {
-        fprintf(stderr, "usage: stress_map one|two\n");
+    if (argc < 2 || argc > 3 ||
+        (strcmp(argv[1], "one") && strcmp(argv[1], "two")) ||
+        (argc == 3 && strcmp(argv[2], "cached"))) {
+        fprintf(stderr, "usage: stress_map one|two [cached]\n");
         return 2;
     }
+    if (argc == 3)
+        sm_pad = SM_PAD_CACHED;
     nwriters = strcmp(argv[1], "one") ? 2 : 1;
     for (unsigned id = 0; id < SM_NIDS; id++)
         devs[id].id = id;
@@ -659,6 +684,17 @@ int main(int argc, char **argv)
            stress_now() - t0, r[0].ops, r[1].ops, r[0].hits, r[1].hits);
     if (r[0].hits == 0 || r[1].hits == 0)
         SERR("a reader never found a region: the test tested nothing");
+    if (sm_pad) {
+        mt_flatview *fv = mt_as_flatview(m.as);
+        mt_tlb *tlb = atomic_load(&fv->tlb);
+
+        /* The last view inherits the cache the readers filled: commits
+         * handed it on from version to version all along. */
+        if (!tlb || atomic_load(&tlb->refs) < 1)
+            SERR("cached: the last view has no lookup cache: the readers "
+                 "never used one");
+        mt_flatview_unref(fv);
+    }
     check_final(&m);
     mt_ctx_free(m.ctx);
     printf("allocator hooks: %lu allocations, %lu of them on reader threads; "
