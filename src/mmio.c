@@ -133,9 +133,12 @@ static uint64_t shifted(uint64_t v, int shift)
     return shift >= 0 ? v << shift : v >> -shift;
 }
 
+/* As mt__io_guarded (mmio_int.h), for any region. */
 static bool guarded(const mt_region *mr)
 {
-    return mr->kind == MT_REGION_IO && !mr->guard_off && !mr->readonly;
+    return mr->kind == MT_REGION_IO &&
+           !__atomic_load_n(&mr->guard_off, __ATOMIC_RELAXED) &&
+           !__atomic_load_n(&mr->readonly, __ATOMIC_RELAXED);
 }
 
 /*

@@ -29,7 +29,9 @@ extern _Thread_local mt_guard_frame *mt__active_guards
  */
 MT_HOT_INLINE bool mt__guard_enter(const mt_region *mr, mt_guard_frame *frame)
 {
-    frame->id = mr->guard ? (const void *)mr->guard : (const void *)mr;
+    mt_guard *guard = __atomic_load_n(&mr->guard, __ATOMIC_RELAXED);
+
+    frame->id = guard ? (const void *)guard : (const void *)mr;
     for (mt_guard_frame *g = mt__active_guards; g; g = g->prev)
         if (g->id == frame->id)
             return false;
@@ -85,10 +87,14 @@ MT_HOT_INLINE mt_result mt__io_call(mt_region *mr, uint64_t addr,
     return res;
 }
 
-/* Is @mr's guard on? @acc: the MT__ACCESS_* bits of a range of @mr. */
+/* Is @mr's guard on? @acc: the MT__ACCESS_* bits of a range of @mr. The
+ * flags may change while the access runs (a writer thread): relaxed
+ * atomic loads, either value is a valid answer. */
 MT_HOT_INLINE bool mt__io_guarded(const mt_region *mr, unsigned acc)
 {
-    return (acc & MT__ACCESS_GUARD) && !mr->guard_off && !mr->readonly;
+    return (acc & MT__ACCESS_GUARD) &&
+           !__atomic_load_n(&mr->guard_off, __ATOMIC_RELAXED) &&
+           !__atomic_load_n(&mr->readonly, __ATOMIC_RELAXED);
 }
 
 /*

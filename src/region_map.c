@@ -201,7 +201,9 @@ static int set_flag(mt_region *r, bool *flag, bool value)
     if (*flag == value)
         return 0;
     mt_begin(r->ctx);
-    *flag = value;
+    /* Atomic: accesses read the read-only flag without the lock (the
+     * re-entrancy guard, mmio.c). */
+    __atomic_store_n(flag, value, __ATOMIC_RELAXED);
     if (r->enabled)
         mt__dirty(r, 0, r->size, false);
     return mt_commit(r->ctx);
@@ -258,7 +260,8 @@ int mt_region_set_reentrancy_guard(mt_region *r, bool on)
     if (!r)
         return MT_EINVAL;
     MT_LOCKED(r->ctx);
-    r->guard_off = !on;
+    /* Read by accesses without the lock (mmio.c). */
+    __atomic_store_n(&r->guard_off, !on, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -267,6 +270,6 @@ int mt_region_set_guard(mt_region *r, mt_guard *guard)
     if (!r)
         return MT_EINVAL;
     MT_LOCKED(r->ctx);
-    r->guard = guard;
+    __atomic_store_n(&r->guard, guard, __ATOMIC_RELAXED); /* as guard_off */
     return 0;
 }

@@ -179,6 +179,8 @@ static void sm_build(sm_machine *m, const sm_state *st,
                             sm_d_size[st->d_size], &m->d));
     m->me = new_mmio(m->ctx, 4, sm_e_size[1]);
     SOK(mt_region_set_size(m->me, sm_e_size[st->e_size]));
+    SOK(mt_region_set_readonly(m->me, st->e_ro));
+    SOK(mt_region_set_reentrancy_guard(m->me, !st->e_unguarded));
     SOK(mt_region_new_container(m->ctx, "h", 0x10000, &m->h));
     m->ri = new_ram(m->ctx, 7, SM_I_SIZE, false);
 
@@ -303,6 +305,21 @@ static void op_e_size(sm_machine *m, uint64_t *rng)
     SOK(mt_region_set_size(m->me, sm_e_size[m->st.e_size]));
 }
 
+static void op_e_ro(sm_machine *m, uint64_t *rng)
+{
+    (void)rng;
+    m->st.e_ro = !m->st.e_ro;
+    SOK(mt_region_set_readonly(m->me, m->st.e_ro));
+}
+
+/* Not a change of the map: no commit, only the flag accesses read. */
+static void op_e_guard(sm_machine *m, uint64_t *rng)
+{
+    (void)rng;
+    m->st.e_unguarded = !m->st.e_unguarded;
+    SOK(mt_region_set_reentrancy_guard(m->me, !m->st.e_unguarded));
+}
+
 /* r6: as r5, an MMIO region. */
 static void op_g(sm_machine *m, uint64_t *rng)
 {
@@ -335,7 +352,8 @@ static void op_i_en(sm_machine *m, uint64_t *rng)
 static const sm_op ops_w0[] = { op_a_move, op_a_ro, op_c_en, op_d_off,
                                 op_d_size, op_f };
 static const sm_op ops_w1[] = { op_b_en, op_b_readd, op_e_pos, op_e_size,
-                                op_g, op_h_move, op_i_en };
+                                op_e_ro, op_e_guard, op_g, op_h_move,
+                                op_i_en };
 
 /* ---- threads ---------------------------------------------------------------- */
 
@@ -620,10 +638,12 @@ static void check_final(sm_machine *m)
     }
     if (bad) {
         fprintf(stderr, "final state: a_pos %u a_ro %d b_en %d b_mapped %d "
-                "c_en %d d_off %u d_size %u e_pos %u e_size %u f %d@%u "
+                "c_en %d d_off %u d_size %u e_pos %u e_size %u e_ro %d "
+                "e_unguarded %d f %d@%u "
                 "g %d@%u h_pos %u i_en %d\n", m->st.a_pos, m->st.a_ro,
                 m->st.b_en, m->st.b_mapped, m->st.c_en, m->st.d_off,
-                m->st.d_size, m->st.e_pos, m->st.e_size, m->st.f_mapped,
+                m->st.d_size, m->st.e_pos, m->st.e_size, m->st.e_ro,
+                m->st.e_unguarded, m->st.f_mapped,
                 m->st.f_pos, m->st.g_mapped, m->st.g_pos, m->st.h_pos,
                 m->st.i_en);
     }

@@ -42,7 +42,9 @@ static const uint64_t sm_d_off[2] = { 0, 0x8000 };
 static const uint64_t sm_d_size[2] = { 0x4000, 0x8000 };
 /* id 3 "r3": ROM 32 KiB at 0x8000, priority 1 (over r1 at 0), toggled. */
 #define SM_C_POS    UINT64_C(0x8000)
-/* id 4 "r4": MMIO, priority 2, three places (one over r2), two sizes. */
+/* id 4 "r4": MMIO, priority 2, three places (one over r2), two sizes;
+ * its read-only flag and its re-entrancy guard toggled (neither changes
+ * what it reads). */
 static const uint64_t sm_e_pos[3] = { 0x80000, 0x84000, 0x28000 };
 static const uint64_t sm_e_size[2] = { 0x2000, 0x4000 };
 /* id 5 "r5": RAM 32 KiB, freed when deleted, a new one made to re-add. */
@@ -104,6 +106,7 @@ typedef struct sm_state {
     bool c_en;
     unsigned d_off, d_size;
     unsigned e_pos, e_size;
+    bool e_ro, e_unguarded;     /* read-only flag, re-entrancy guard off */
     bool f_mapped;
     unsigned f_pos;
     bool g_mapped;
