@@ -11,8 +11,8 @@
  *   mixed with another context (MT_EINVAL).
  * - Threading (docs/locking.md): every call is thread-safe. Calls that
  *   change or inspect the topology take the context's writer lock, a
- *   recursive mutex also held for a whole transaction (mt_begin to
- *   mt_commit); calls marked "Lock-free" (accesses, loads, stores,
+ *   recursive, fair (first come, first served) lock also held for a whole
+ *   transaction (mt_begin to mt_commit); calls marked "Lock-free" (accesses, loads, stores,
  *   translate, DMA maps) take no context lock: they read the published
  *   flat view inside an RCU read-side section, so they never wait for a
  *   commit and a commit never waits for them. Callbacks (device ops) run

@@ -104,7 +104,7 @@ int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc)
         return MT_ENOMEM;
     memset(ctx, 0, sizeof(*ctx));
     ctx->alloc = a;
-    rc = mt__lock_init(ctx);
+    rc = mt__wlock_init(&ctx->lock);
     if (rc) {
         a.free(a.opaque, ctx);
         return rc;
@@ -112,7 +112,7 @@ int mt_ctx_new(mt_ctx **out, const mt_allocator *alloc)
     rc = mt__flatview_new_empty(ctx, &ctx->empty_view);
     if (rc) {
         mt__reclaim_all(ctx); /* the half-built view's grace period */
-        pthread_mutex_destroy(&ctx->lock);
+        mt__wlock_destroy(&ctx->lock);
         a.free(a.opaque, ctx);
         return rc;
     }
@@ -126,9 +126,9 @@ void mt_ctx_free(mt_ctx *ctx)
         return;
     /* Transactions the calling thread left open are abandoned: their lock
      * levels go (nothing else may use the context now). */
-    while (ctx->lock_depth) {
-        ctx->lock_depth--;
-        pthread_mutex_unlock(&ctx->lock);
+    if (ctx->lock_depth) {
+        ctx->lock_depth = 0;
+        mt__wlock_release(&ctx->lock);
     }
     ctx->depth = 0;
     while (ctx->nr_as)
@@ -165,7 +165,7 @@ void mt_ctx_free(mt_ctx *ctx)
     }
     while (ctx->regions)
         mt__region_destroy(ctx->regions);
-    pthread_mutex_destroy(&ctx->lock);
+    mt__wlock_destroy(&ctx->lock);
     ctx->alloc.free(ctx->alloc.opaque, ctx);
 }
 

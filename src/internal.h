@@ -292,11 +292,31 @@ struct mt_as {
     size_t nr_ioeventfds;
 };
 
+/*
+ * The outermost level of the writer lock (wlock.c): threads get it in the
+ * order they asked for it (tickets), so none waits for ever behind one
+ * that takes it back to back.
+ */
+typedef struct mt_wlock {
+    pthread_mutex_t m;          /* guards the counters, briefly */
+    pthread_cond_t cv;
+    uint64_t next, serving;     /* tickets handed out, ticket served */
+    unsigned sleepers;          /* threads waiting on @cv */
+    _Atomic(const void *) owner; /* the holder's thread tag, or NULL */
+} mt_wlock;
+int mt__wlock_init(mt_wlock *l);
+void mt__wlock_destroy(mt_wlock *l);
+/* Does the calling thread hold @l? */
+bool mt__wlock_mine(mt_wlock *l);
+void mt__wlock_acquire(mt_wlock *l);
+void mt__wlock_release(mt_wlock *l);
+
 struct mt_ctx {
     mt_allocator alloc;
     /* Writer lock (rcu.c): recursive, held by every topology change and
-     * for the whole of a transaction (mt_begin .. mt_commit). */
-    pthread_mutex_t lock;
+     * for the whole of a transaction (mt_begin .. mt_commit); its
+     * outermost level is a fair lock (wlock.c). */
+    mt_wlock lock;
     unsigned lock_depth;        /* levels held by the owner */
     mt_flatview *retired;       /* dropped views, not yet in a batch */
     struct mt_rcu_batch *batches, *batches_tail; /* oldest first (rcu.c) */
@@ -340,7 +360,6 @@ struct mt_ctx {
 };
 
 /* Locking and RCU (rcu.c). */
-int mt__lock_init(mt_ctx *ctx);
 void mt__lock(mt_ctx *ctx);
 void mt__unlock(mt_ctx *ctx);
 mt_ctx *mt__lock_get(mt_ctx *ctx);      /* mt__lock, returning @ctx */

@@ -5,8 +5,9 @@
  * Readers (accesses, translations, maps) take no lock: they enter an RCU
  * read-side section (liburcu's bulletproof flavour, so threads need no
  * registration), load the address space's view and use it. Writers hold
- * the context's recursive mutex; a commit publishes new views with a
- * release store and drops the old ones.
+ * the context's recursive writer lock (its outermost level is the fair
+ * lock of wlock.c); a commit publishes new views with a release store and
+ * drops the old ones.
  *
  * A view whose count falls to zero goes on ctx->retired. When a thread lets
  * go of the last level of the writer lock, the retired views become one
@@ -38,8 +39,16 @@ struct mt_rcu_batch {
 
 void mt__lock(mt_ctx *ctx)
 {
-    pthread_mutex_lock(&ctx->lock);
+    if (!mt__wlock_mine(&ctx->lock))
+        mt__wlock_acquire(&ctx->lock);
     ctx->lock_depth++;
+}
+
+/* Let go of one level, without the batching of mt__unlock(). */
+static void lock_drop(mt_ctx *ctx)
+{
+    if (--ctx->lock_depth == 0)
+        mt__wlock_release(&ctx->lock);
 }
 
 mt_ctx *mt__lock_get(mt_ctx *ctx)
@@ -155,8 +164,7 @@ static bool free_done_batches(mt_ctx *ctx)
 void mt__unlock(mt_ctx *ctx)
 {
     if (ctx->lock_depth > 1 || (!ctx->retired && !head_done(ctx))) {
-        ctx->lock_depth--;
-        pthread_mutex_unlock(&ctx->lock);
+        lock_drop(ctx);
         return;
     }
     /* The last level, with work. The depth stays 1 meanwhile, so the
@@ -165,8 +173,7 @@ void mt__unlock(mt_ctx *ctx)
         if (ctx->retired)
             queue_batch(ctx);
     } while (free_done_batches(ctx)); /* freeing may retire more views */
-    ctx->lock_depth = 0;
-    pthread_mutex_unlock(&ctx->lock);
+    lock_drop(ctx);
 }
 
 void mt_read_lock(mt_ctx *ctx)
@@ -204,8 +211,7 @@ void mt__reclaim_all(mt_ctx *ctx)
         ctx->retired = NULL;
         upto = ctx->batch_seq;
         pending = ctx->batches != NULL;
-        ctx->lock_depth--; /* let go without batching: nothing retired */
-        pthread_mutex_unlock(&ctx->lock);
+        lock_drop(ctx); /* without batching: nothing is retired */
         if (!loose && !pending)
             return;
         urcu_bp_synchronize_rcu();
@@ -239,16 +245,3 @@ int mt_ctx_synchronize(mt_ctx *ctx)
     return 0;
 }
 
-int mt__lock_init(mt_ctx *ctx)
-{
-    pthread_mutexattr_t a;
-    int rc;
-
-    if (pthread_mutexattr_init(&a))
-        return MT_ENOMEM;
-    rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    if (rc == 0)
-        rc = pthread_mutex_init(&ctx->lock, &a);
-    pthread_mutexattr_destroy(&a);
-    return rc == 0 ? 0 : (rc == ENOMEM ? MT_ENOMEM : MT_EINVAL);
-}
