@@ -154,14 +154,16 @@ static mt_result debug_exit_write(void *opaque, uint64_t offset,
                                   mt_attrs attrs)
 {
     struct vmm_debug_exit *d = opaque;
+    mt_kvm_vcpu *vcpu;
 
     (void)offset, (void)size, (void)attrs;
     /* QEMU calls exit() here; the machine stops the vCPU instead, and the
      * command exits with the same status once the run returns. */
     d->req->requested = true;
     d->req->status = (int)(((uint32_t)value << 1) | 1);
-    if (d->req->vcpu)
-        mt_kvm_vcpu_stop(d->req->vcpu, d->req->status);
+    vcpu = mt_kvm_vcpu_current();
+    if (vcpu)
+        mt_kvm_vcpu_stop(vcpu, d->req->status);
     return MT_TX_OK;
 }
 

@@ -159,7 +159,6 @@ int vmm_pc_attach_kvm(struct vmm_pc *pc, const char **what)
     rc = mt_kvm_vcpu_new(pc->vm, 0, pc->memory, pc->io, &pc->vcpu);
     if (rc)
         return rc;
-    pc->exit_req.vcpu = pc->vcpu;
     return 0;
 }
 

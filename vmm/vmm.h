@@ -22,7 +22,6 @@
 struct vmm_exit_request {
     bool requested;
     int status;               /* process exit status: (value << 1) | 1 */
-    mt_kvm_vcpu *vcpu;        /* stopped when requested (NULL: none yet) */
 };
 
 /* QEMU's pc-testdev: a 32-bit port register at 0xe0 (byte lanes), the same

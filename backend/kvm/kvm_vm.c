@@ -590,13 +590,18 @@ static int leave(mt_kvm_vcpu *v, mt_kvm_exit *ex, mt_kvm_exit_kind kind)
     return 0;
 }
 
-int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
-{
-    struct kvm_run *run;
+/* The vCPU whose run is on this thread (mt_kvm_vcpu_current). */
+static _Thread_local mt_kvm_vcpu *current_vcpu;
 
-    if (!v || !ex)
-        return MT_EINVAL;
-    run = v->run;
+mt_kvm_vcpu *mt_kvm_vcpu_current(void)
+{
+    return current_vcpu;
+}
+
+static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
+{
+    struct kvm_run *run = v->run;
+
     memset(ex, 0, sizeof(*ex));
     v->stop = false;
     for (;;) {
@@ -655,6 +660,19 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
     default:
         return leave(v, ex, MT_KVM_EXIT_OTHER);
     }
+}
+
+int mt_kvm_vcpu_run(mt_kvm_vcpu *v, mt_kvm_exit *ex)
+{
+    mt_kvm_vcpu *outer = current_vcpu;
+    int rc;
+
+    if (!v || !ex)
+        return MT_EINVAL;
+    current_vcpu = v;
+    rc = run_loop(v, ex);
+    current_vcpu = outer;
+    return rc;
 }
 
 int mt_kvm_vcpu_describe(const mt_kvm_vcpu *v, char *buf, size_t len)

@@ -317,6 +317,16 @@ int mt_kvm_vcpu_run(mt_kvm_vcpu *vcpu, mt_kvm_exit *exit);
 void mt_kvm_vcpu_stop(mt_kvm_vcpu *vcpu, int code);
 
 /**
+ * mt_kvm_vcpu_current - the vCPU whose mt_kvm_vcpu_run() is dispatching on
+ * the calling thread, or NULL outside a run (QEMU's current_cpu).
+ * For device callbacks shared by several vCPUs: which one made the access,
+ * which one to mt_kvm_vcpu_stop(). Writes replayed from the coalesced ring
+ * carry no vCPU of origin: during a replay this is the vCPU replaying.
+ * Lock-free; a per-thread value.
+ */
+mt_kvm_vcpu *mt_kvm_vcpu_current(void);
+
+/**
  * mt_kvm_vcpu_kick - ask a run to return MT_KVM_EXIT_INTR at its next
  * entry into the guest (kvm_run.immediate_exit). Async-signal-safe: call
  * it from a signal handler, or from another thread and then signal the

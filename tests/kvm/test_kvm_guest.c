@@ -138,6 +138,8 @@ struct tvm {
     unsigned n;
     int ring_rc;        /* why the dirty ring could not be had, or 0 */
     int ring_errno;
+    unsigned ctl_calls;     /* control writes, and those during which */
+    unsigned ctl_current;   /* mt_kvm_vcpu_current() was our vCPU */
 };
 
 static mt_result ctl_write(void *opaque, uint64_t off, uint64_t value,
@@ -146,7 +148,9 @@ static mt_result ctl_write(void *opaque, uint64_t off, uint64_t value,
     struct tvm *t = opaque;
 
     (void)off, (void)size, (void)attrs;
-    mt_kvm_vcpu_stop(t->vcpu, (int)(value & 0xff));
+    t->ctl_calls++;
+    t->ctl_current += mt_kvm_vcpu_current() == t->vcpu;
+    mt_kvm_vcpu_stop(mt_kvm_vcpu_current(), (int)(value & 0xff));
     return MT_TX_OK;
 }
 
@@ -345,6 +349,11 @@ static void test_boot_and_slots(void **state)
     /* Yielding restarts the script: HLT again. */
     MT_OK(mt_kvm_vcpu_run(t->vcpu, &ex));
     assert_int_equal(ex.kind, MT_KVM_EXIT_HLT);
+    /* The control device found the vCPU it runs on; outside a run there
+     * is none. */
+    assert_int_equal(t->ctl_calls, 1);
+    assert_int_equal(t->ctl_current, 1);
+    assert_null(mt_kvm_vcpu_current());
 }
 
 /* RAM: guest stores reach host memory, host stores reach the guest, and
