@@ -93,6 +93,16 @@ if grep -q 'NEEDED.*libmemtree' <<<"$dyn"; then
 fi
 quiet "$tmp/pc_static"
 
+# A host program not linked with memtree (nor liburcu) dlopens the shared
+# library, as plugin hosts do, and accesses memory from two threads.
+quiet "$CC" $MT_CFLAGS -std=c11 -Wall -Wextra -Werror \
+    "$here/consumer/dlopen.c" $cflags -ldl -lpthread -o "$tmp/dlopen_host"
+dyn=$(readelf -d "$tmp/dlopen_host")
+if grep -q 'NEEDED.*\(libmemtree\|liburcu\)' <<<"$dyn"; then
+    fail "dlopen_host is linked with memtree or liburcu"
+fi
+LD_LIBRARY_PATH=$libdir quiet "$tmp/dlopen_host" "$libdir/libmemtree.so.$MT_SOVERSION"
+
 # 3. find_package(memtree) from the staged CMake package.
 quiet "$CMAKE" -S "$here/consumer" -B "$tmp/consumer" -G "$MT_GENERATOR" \
     -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$MT_CFLAGS" \
