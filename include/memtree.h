@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/uio.h> /* struct iovec */
 
 #include "memtree/errors.h"
 #include "memtree/version.h"
@@ -990,6 +991,33 @@ void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
  */
 int mt_as_unmap(mt_as *as, void *buf, uint64_t len, bool is_write,
                 uint64_t access_len);
+
+/**
+ * mt_as_map_iov - map [@addr, @addr + @len) for DMA, whole, as a list of
+ * host segments in guest-address order, ready for preadv()/pwritev() or a
+ * vhost ring: mt_as_map() repeated until the range is covered (a segment
+ * per run of one RAM region with contiguous offsets, a bounce buffer per
+ * piece of anything else).
+ * @iov: receives the segments; @max: room in @iov.
+ * Returns the number of segments (0 for @len 0), or, with nothing left
+ * mapped: MT_ERANGE when it takes more than @max segments or the range
+ * passes 2^64, MT_ENOMEM when the bounce budget (or memory) runs out,
+ * MT_EKIND when @attrs.memory meets something that is not RAM, MT_EINVAL.
+ * Unmap with mt_as_unmap_iov(). Lock-free lookups, as mt_as_map().
+ */
+int mt_as_map_iov(mt_as *as, uint64_t addr, uint64_t len, bool is_write,
+                  mt_attrs attrs, struct iovec *iov, size_t max);
+
+/**
+ * mt_as_unmap_iov - end the @n mappings of mt_as_map_iov().
+ * @access_len: bytes accessed from the start of the range (for writes:
+ *              written back to bounce-buffered devices, logged dirty in
+ *              RAM), spread over the segments in order.
+ * Every segment is unmapped; returns 0, or the first segment's error
+ * (MT_EINVAL: not an open mapping of @as).
+ */
+int mt_as_unmap_iov(mt_as *as, const struct iovec *iov, size_t n,
+                    bool is_write, uint64_t access_len);
 
 /** mt_as_set_bounce_budget - bytes of bounce buffers @as may hold at once. */
 int mt_as_set_bounce_budget(mt_as *as, uint64_t bytes);

@@ -4,8 +4,10 @@
  * RAM is mapped directly, extended while the same region continues with
  * contiguous offsets; anything else goes through a bounce buffer drawn
  * from a per-address-space byte budget. Each open mapping is recorded so
- * that unmap can validate it and release the region reference.
+ * that unmap can validate it and release the region reference. A range
+ * can also be mapped whole, as a list of segments (mt_as_map_iov).
  */
+#include <limits.h>
 #include <string.h>
 
 #include "internal.h"
@@ -93,8 +95,12 @@ fail:
     return NULL;
 }
 
-void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
-                mt_attrs attrs)
+/*
+ * mt_as_map with a reason for failures: MT_EKIND (attrs.memory and no
+ * RAM), MT_ENOMEM (no bounce budget left, or no memory). *@len > 0.
+ */
+static int map_one(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
+                   mt_attrs attrs, void **out)
 {
     const mt_flat_range *fr;
     mt_flatview *fv;
@@ -102,24 +108,22 @@ void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
     mt_mapping m;
     int rc;
 
-    if (!as || !len)
-        return NULL;
-    if (*len == 0)
-        return NULL;
+    *out = NULL;
     mt__read_lock(as->ctx);
     fv = mt__as_view(as);
     fr = mt__lookup(fv, addr);
     if (fr && attrs.memory && !mt__is_ram(fr->region)) {
         mt__read_unlock(as->ctx);
         *len = 0;
-        return NULL;
+        return MT_EKIND;
     }
     if (!fr || !direct_bit(fr, is_write)) {
         /* The region is kept alive by a reference taken inside the
          * read-side section, handed to the mapping. */
         bounce_mr = mt_region_ref(fr ? fr->region : NULL);
         mt__read_unlock(as->ctx);
-        return map_bounce(as, bounce_mr, addr, len, is_write, attrs);
+        *out = map_bounce(as, bounce_mr, addr, len, is_write, attrs);
+        return *out ? 0 : MT_ENOMEM;
     }
     m.len = direct_extent(fv, fr, addr, *len, is_write);
     m.buf = (uint8_t *)fr->host + (addr - fr->start);
@@ -134,10 +138,81 @@ void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
     if (rc) {
         mt_region_unref(m.region);
         *len = 0;
-        return NULL;
+        return rc;
     }
     *len = m.len;
-    return m.buf;
+    *out = m.buf;
+    return 0;
+}
+
+void *mt_as_map(mt_as *as, uint64_t addr, uint64_t *len, bool is_write,
+                mt_attrs attrs)
+{
+    void *buf;
+
+    if (!as || !len)
+        return NULL;
+    if (*len == 0)
+        return NULL;
+    (void)map_one(as, addr, len, is_write, attrs, &buf);
+    return buf;
+}
+
+int mt_as_map_iov(mt_as *as, uint64_t addr, uint64_t len, bool is_write,
+                  mt_attrs attrs, struct iovec *iov, size_t max)
+{
+    uint64_t done = 0;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!as || (!iov && max))
+        return MT_EINVAL;
+    if (len && len - 1 > UINT64_MAX - addr)
+        return MT_ERANGE;
+    if (len > SIZE_MAX)
+        return MT_ERANGE; /* segments are size_t */
+    if (max > INT_MAX)
+        max = INT_MAX; /* the count is returned as an int */
+    while (done < len) {
+        uint64_t piece = len - done;
+        void *buf;
+
+        if (n == max) {
+            rc = MT_ERANGE;
+            break;
+        }
+        rc = map_one(as, addr + done, &piece, is_write, attrs, &buf);
+        if (rc)
+            break;
+        iov[n].iov_base = buf;
+        iov[n++].iov_len = (size_t)piece;
+        done += piece;
+    }
+    if (rc) {
+        /* Nothing stays mapped, nothing is written back. */
+        (void)mt_as_unmap_iov(as, iov, n, false, 0);
+        return rc;
+    }
+    return (int)n;
+}
+
+int mt_as_unmap_iov(mt_as *as, const struct iovec *iov, size_t n,
+                    bool is_write, uint64_t access_len)
+{
+    int rc = 0;
+
+    if (!as || (!iov && n))
+        return MT_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t seg = iov[i].iov_len;
+        uint64_t acc = access_len < seg ? access_len : seg;
+        int r = mt_as_unmap(as, iov[i].iov_base, seg, is_write, acc);
+
+        access_len -= acc;
+        if (r && !rc)
+            rc = r; /* the others are still unmapped */
+    }
+    return rc;
 }
 
 /* Take entry @i out of the table (as->map_lock held). */
