@@ -156,8 +156,11 @@ void mt_read_unlock(mt_ctx *ctx);
  * one grace period and frees everything retired before it, so memory is
  * back when it returns (use it before measuring memory, or after removing
  * a large RAM region). Takes the writer lock briefly, not while waiting.
- * Returns 0, MT_EINVAL, or MT_ESTATE when called inside a read-side
- * section (mt_read_lock, a device callback), where waiting would deadlock.
+ * Returns 0, MT_EINVAL, or MT_ESTATE where waiting could deadlock: inside
+ * a read-side section (mt_read_lock, a device callback), or with the
+ * writer lock held (inside mt_begin/mt_commit, a listener hook), where a
+ * device callback on another thread may be waiting for that lock inside
+ * its section.
  */
 int mt_ctx_synchronize(mt_ctx *ctx);
 

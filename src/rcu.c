@@ -241,6 +241,11 @@ int mt_ctx_synchronize(mt_ctx *ctx)
         return MT_EINVAL;
     if (urcu_bp_read_ongoing())
         return MT_ESTATE; /* the grace period would include our section */
+    /* Inside a transaction or a listener hook the writer lock would be
+     * held while waiting: a device callback of another thread waiting for
+     * it (a BAR move) would hold its read-side section open for ever. */
+    if (mt__wlock_mine(&ctx->lock))
+        return MT_ESTATE;
     mt__reclaim_all(ctx);
     return 0;
 }

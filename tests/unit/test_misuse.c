@@ -333,6 +333,40 @@ static void test_wrong_kind_is_ekind(void **state)
     mt_ctx_free(ctx);
 }
 
+static int sync_rc_in_hook = 1;
+
+static void sync_in_commit_hook(void *opaque)
+{
+    sync_rc_in_hook = mt_ctx_synchronize(opaque);
+}
+
+/* mt_ctx_synchronize waits for readers: refused where that could never
+ * end (in a read-side section, or holding the writer lock that a reader's
+ * device callback may be waiting for). Nothing is lost: it works after. */
+static void test_synchronize_where_it_could_deadlock(void **state)
+{
+    (void)state;
+    mt_ctx *ctx = t_ctx();
+    mt_region *root = t_container(ctx, "root", MT_SIZE_FULL);
+    mt_as *as = t_as(ctx, root, "memory");
+    mt_listener_ops ops = { .commit = sync_in_commit_hook };
+    mt_listener *l = NULL;
+
+    mt_read_lock(ctx);
+    MT_EXPECT(mt_ctx_synchronize(ctx), MT_ESTATE);
+    mt_read_unlock(ctx);
+    mt_begin(ctx);
+    MT_EXPECT(mt_ctx_synchronize(ctx), MT_ESTATE);
+    MT_OK(mt_commit(ctx));
+    MT_OK(mt_listener_register(as, &ops, ctx, &l));
+    assert_int_equal(sync_rc_in_hook, MT_ESTATE);
+    mt_listener_unregister(l);
+    MT_OK(mt_ctx_synchronize(ctx));
+    MT_EXPECT(mt_ctx_synchronize(NULL), MT_EINVAL);
+    mt_region_unref(root);
+    mt_ctx_free(ctx);
+}
+
 static void test_commit_without_begin_is_estate(void **state)
 {
     (void)state;
@@ -596,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_every_error_has_name_and_message),
         cmocka_unit_test(test_allocation_failure_everywhere),
         cmocka_unit_test(test_commit_enomem_keeps_old_view_and_retries),
+        cmocka_unit_test(test_synchronize_where_it_could_deadlock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
