@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mtree_load.h: internal interface between the `info mtree` dump parser
- * (mtree_parse.c), the identity/alias resolution and the tree builder
- * (mtree_load.c). Nothing here is public: mt_mtree_load() in memtree.h is
- * the only entry point. docs/mtree-format.md describes the accepted input.
+ * mtree_load.h: internal interface between the phases of mt_mtree_load():
+ * the `info mtree` dump parser (mtree_parse.c), the driver with the name
+ * table (mtree_load.c), identity (mtree_load_identify.c), alias targets
+ * (mtree_load_alias.c), facts (mtree_load_facts.c) and the tree builder
+ * (mtree_load_build.c). Nothing here is public: mt_mtree_load() in
+ * memtree.h is the only entry point. docs/mtree-format.md describes the
+ * accepted input.
  */
 #ifndef MT_MTREE_LOAD_H
 #define MT_MTREE_LOAD_H
@@ -149,5 +152,65 @@ enum ml_fact_kind { ML_F_TERMINATES = 1, ML_F_CONTAINER, ML_F_READONLY, ML_F_DIR
 int ml_parse_facts(ml_state *s, const char *facts, size_t len,
                    int (*apply)(ml_state *s, int kind, const char *name,
                                 uint32_t line));
+
+/* Hash of s[0..len) read from its end (ml_rev_hash_step) (mtree_load.c). */
+uint64_t mt__ml_rev_hash(const char *s, size_t len);
+
+/* Order of node indices @a and @b: negative, 0 or positive. */
+typedef int (*ml_cmp)(const ml_state *s, uint32_t a, uint32_t b);
+
+/*
+ * Sort node indices @v by @cmp, which must be a total order (ties broken
+ * by index); heapsort, in place, no allocation (mtree_load.c).
+ */
+void mt__ml_sort(uint32_t *v, size_t n, ml_cmp cmp, const ml_state *s);
+
+/* Fill ml_state.kids and every node's hash (mtree_load_identify.c). */
+int mt__ml_compute_structure(ml_state *s);
+
+/* Set every node's cls, its object's first print (mtree_load_identify.c). */
+int mt__ml_identify(ml_state *s);
+
+/* Memory-region block number @k, counted from 0 (mtree_load_alias.c). */
+const ml_unit *mt__ml_mr_unit(const ml_state *s, uint32_t k);
+
+/* Set every alias's target_mr; fill ml_state.hidden (mtree_load_alias.c). */
+int mt__ml_resolve_alias_targets(ml_state *s);
+
+/* Is type @t (enum ml_type) backed by RAM? (mtree_load_facts.c) */
+bool mt__ml_ram_backed(uint8_t t);
+
+/* Index the nodes by name and apply the facts text (mtree_load_facts.c). */
+int mt__ml_load_facts(ml_state *s, const char *facts, size_t len);
+
+/* Building (mtree_load_build.c): what was created and mapped, for the undo. */
+struct mapping {
+    mt_region *parent, *child;
+};
+
+struct build {
+    mt_region **obj;          /* per node: the region of a class primary */
+    bool *mapped;             /* per class primary: printed inside a parent */
+    uint32_t *mark;           /* per node: alias chain being walked (p + 1) */
+    mt_region **created;      /* creation order, for the undo */
+    size_t nr_created, cap_created;
+    mt_region **backing;      /* hidden RAM behind ramd regions (kept) */
+    size_t nr_backing, cap_backing;
+    struct mapping *maps;
+    size_t nr_maps, cap_maps;
+    mt_as **as;
+    size_t nr_as, cap_as;
+    uint32_t *order;          /* scratch: children in add order */
+    size_t cap_order;
+};
+
+/* Create the regions and address spaces of @s, recorded in @b (zeroed). */
+int mt__ml_build(ml_state *s, struct build *b);
+
+/* Take out everything @b created and mapped, in reverse order. */
+void mt__ml_undo_build(struct build *b);
+
+/* Free @b's arrays (not the regions). */
+void mt__ml_free_build(struct build *b);
 
 #endif /* MT_MTREE_LOAD_H */
