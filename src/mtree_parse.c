@@ -3,8 +3,8 @@
  * mtree_parse.c: the line parser of mt_mtree_load(). Turns a QEMU 7.2
  * `info mtree` / `info mtree -D` dump into blocks (ml_unit) and region
  * lines (ml_node), and reads the facts text. The format is described in
- * docs/mtree-format.md; identity, alias resolution and building the
- * regions happen in mtree_load.c.
+ * docs/mtree-format.md; identity, alias resolution, facts and building
+ * the regions happen in mtree_load*.c (mtree_load.h lists them).
  */
 #include <stdarg.h>
 #include <stdio.h>
