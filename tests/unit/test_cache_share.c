@@ -306,6 +306,135 @@ static void test_range_entries_never_outlive_their_records(void **state)
     mt_ctx_free(ctx);
 }
 
+/* ---- random changes against the trees ----------------------------------- */
+
+#define NR_MIX  120
+#define NR_HELD 4
+#define SLOTS   256             /* places a region can be: i * STRIDE */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/*
+ * Whatever the cache holds, every version still held answers like its own
+ * tree: the range (same record) for mt__lookup, and for a page entry the
+ * host memory of that range.
+ */
+static void check_version(mt_flatview *fv, uint64_t *rng)
+{
+    for (int k = 0; k < 64; k++) {
+        uint64_t a = (rng_next(rng) % SLOTS) * STRIDE +
+                     (rng_next(rng) % 0x4000);
+        const mt_flat_range *want = mt__fvt_lookup(fv->tree, a);
+        uint8_t *h = mt__page_host(fv, a, 1, MT__ACCESS_READ);
+
+        assert_ptr_equal(mt__lookup(fv, a), want);
+        if (h) {
+            assert_non_null(want);
+            assert_non_null(want->host);
+            assert_ptr_equal(h, (uint8_t *)want->host + (a - want->start));
+        }
+    }
+}
+
+/*
+ * Regions of both kinds (RAM: page entries; devices: range entries) moved,
+ * enabled, disabled, made read-only, one change per commit or several,
+ * while the last few versions are held and loads through the address
+ * space keep the cache full; old versions are dropped and freed as it
+ * goes (ASan sees any entry that outlives its record).
+ */
+static void test_random_changes_keep_every_version_right(void **state)
+{
+    mt_region *root, *r[NR_MIX];
+    mt_flatview *held[NR_HELD] = { NULL }, *prev;
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    unsigned handed = 0;
+    bool used[SLOTS] = { false };
+    unsigned at[NR_MIX];
+    mt_ctx *ctx;
+    mt_as *as;
+
+    (void)state;
+    ctx = t_ctx();
+    root = t_container(ctx, "root", MT_SIZE_FULL);
+    for (unsigned i = 0; i < NR_MIX; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "r%u", i);
+        if (i % 3 == 2)
+            MT_OK(mt_region_new_io(ctx, name, 0x2000, &io_ops,
+                                   (void *)(uintptr_t)(i + 1), &r[i]));
+        else
+            r[i] = t_ram(ctx, name, 0x3000);
+        at[i] = i * 2;
+        used[at[i]] = true;
+        t_map(root, at[i] * STRIDE, r[i]);
+    }
+    as = t_as(ctx, root, "memory");
+    for (int step = 0; step < 400; step++) {
+        unsigned changes = 1 + (unsigned)(rng_next(&rng) % 3);
+        uint64_t v;
+
+        /* Fill the cache of the current version. */
+        for (int k = 0; k < 200; k++)
+            (void)mt_as_load(as, (rng_next(&rng) % SLOTS) * STRIDE +
+                                     (rng_next(&rng) % 0x3000 & ~7ull),
+                             8, MT_ENDIAN_LITTLE, MT_ATTRS_UNSPECIFIED, &v);
+        mt_begin(ctx);
+        while (changes--) {
+            unsigned i = (unsigned)(rng_next(&rng) % NR_MIX);
+            unsigned to = (unsigned)(rng_next(&rng) % SLOTS);
+
+            switch (rng_next(&rng) % 4) {
+            case 0:
+                if (!used[to]) {
+                    used[at[i]] = false;
+                    used[to] = true;
+                    at[i] = to;
+                    MT_OK(mt_region_set_address(r[i], to * STRIDE));
+                }
+                break;
+            case 1:
+                MT_OK(mt_region_set_enabled(r[i], !mt_region_enabled(r[i])));
+                break;
+            case 2:
+                MT_OK(mt_region_set_readonly(r[i],
+                                             rng_next(&rng) % 2 == 0));
+                break;
+            default:
+                break; /* nothing: a commit that changes less */
+            }
+        }
+        MT_OK(mt_commit(ctx));
+        mt_flatview_unref(held[step % NR_HELD]);
+        held[step % NR_HELD] = mt_as_flatview(as);
+        prev = held[(step + NR_HELD - 1) % NR_HELD];
+        if (prev && prev != held[step % NR_HELD] && cache_of(prev) &&
+            cache_of(prev) == cache_of(held[step % NR_HELD]))
+            handed++;
+        if (step % 50 == 49)
+            MT_OK(mt_ctx_synchronize(ctx));
+        for (int h = 0; h < NR_HELD; h++)
+            if (held[h])
+                check_version(held[h], &rng);
+    }
+    /* Most commits handed the cache on (the others changed nothing). */
+    print_message("%u of 400 commits handed the cache on\n", handed);
+    assert_true(handed > 200);
+    for (int h = 0; h < NR_HELD; h++)
+        mt_flatview_unref(held[h]);
+    for (unsigned i = 0; i < NR_MIX; i++)
+        mt_region_unref(r[i]);
+    mt_region_unref(root);
+    mt_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_cache_goes_on_to_the_new_version),
         cmocka_unit_test(test_old_version_answers_from_its_own_map),
         cmocka_unit_test(test_range_entries_never_outlive_their_records),
+        cmocka_unit_test(test_random_changes_keep_every_version_right),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
