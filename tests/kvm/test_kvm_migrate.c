@@ -280,10 +280,24 @@ static void guest_verify(machine *m, unsigned round)
 
     __atomic_store_n((uint32_t *)(m->ramp + CMD_GPA), 1, __ATOMIC_RELEASE);
     while (atomic_load(&m->results) == before) {
-        if (now_ns() - t0 > (uint64_t)WAIT_S * 1000000000u)
+        if (now_ns() - t0 > (uint64_t)WAIT_S * 1000000000u) {
+            /* Is the guest running, and do its RAM and ours agree? */
+            unsigned p0 = atomic_load(&m->progress), p1;
+            uint32_t h0 = __atomic_load_n((uint32_t *)(m->ramp + HEAD_GPA),
+                                          __ATOMIC_ACQUIRE), h1, cmd;
+
+            sleep_us(200000);
+            p1 = atomic_load(&m->progress);
+            h1 = __atomic_load_n((uint32_t *)(m->ramp + HEAD_GPA),
+                                 __ATOMIC_ACQUIRE);
+            cmd = __atomic_load_n((uint32_t *)(m->ramp + CMD_GPA),
+                                  __ATOMIC_ACQUIRE);
             fail("round %u: the guest on %s did not report within %d s "
-                 "(progress %u)", round, m->name, WAIT_S,
-                 atomic_load(&m->progress));
+                 "(over 200 ms it reported progress %u -> %u; in host "
+                 "memory HEAD went %u -> %u and CMD is %u: a guest that "
+                 "runs but whose HEAD stands still does not see the host's "
+                 "memory)", round, m->name, WAIT_S, p0, p1, h0, h1, cmd);
+        }
         if (!m->running || m->vcpu_rc)
             fail("round %u: %s's vCPU stopped: %s", round, m->name,
                  m->vcpu_why);
