@@ -9,6 +9,7 @@
 #include "mtree_print.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 void mt__pr_printf(struct mt__printer *p, const char *fmt, ...)
 {
@@ -57,6 +58,56 @@ uint64_t mt__pr_size_last(uint64_t size)
     if (size == 0 || size == MT_SIZE_FULL)
         return size; /* 0 -> 0; 2^64 -> 2^64-1 */
     return size - 1;
+}
+
+struct keyed {
+    uintptr_t key;
+    size_t i;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int mt__pr_group(const void *const *key, size_t n, struct mt__pr_groups *g)
+{
+    struct keyed *v = malloc((n ? n : 1) * sizeof(*v));
+    size_t k, j;
+
+    g->idx = malloc((n ? n : 1) * sizeof(*g->idx));
+    g->at = malloc((n ? n : 1) * sizeof(*g->at));
+    g->cnt = malloc((n ? n : 1) * sizeof(*g->cnt));
+    if (!v || !g->idx || !g->at || !g->cnt) {
+        free(v);
+        mt__pr_groups_free(g);
+        return MT_ENOMEM;
+    }
+    for (k = 0; k < n; k++)
+        v[k] = (struct keyed){ (uintptr_t)key[k], k };
+    qsort(v, n, sizeof(*v), cmp_keyed);
+    for (k = 0; k < n; k = j) {
+        for (j = k; j < n && v[j].key == v[k].key; j++)
+            g->idx[j] = v[j].i;
+        for (size_t m = k; m < j; m++) {
+            g->at[v[m].i] = k;
+            g->cnt[v[m].i] = j - k;
+        }
+    }
+    free(v);
+    return 0;
+}
+
+void mt__pr_groups_free(struct mt__pr_groups *g)
+{
+    free(g->idx);
+    free(g->at);
+    free(g->cnt);
+    g->idx = g->at = g->cnt = NULL;
 }
 
 int mt_mtree_print(mt_ctx *ctx, FILE *out, unsigned flags)

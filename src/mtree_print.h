@@ -52,6 +52,27 @@ const char *mt__pr_type(const mt_region *r);
  */
 uint64_t mt__pr_size_last(uint64_t size);
 
+/**
+ * struct mt__pr_groups - address spaces grouped by a key (their root
+ * region, or their view), in O(n log n) rather than by pairwise search.
+ * @idx: every address-space index, sorted by (key, index): a group's
+ *       members are contiguous, in creation order.
+ * @at:  per index, where its group begins in @idx (so index i is the
+ *       first of its group when @idx[@at[i]] == i).
+ * @cnt: per index, the size of its group.
+ */
+struct mt__pr_groups {
+    size_t *idx;
+    size_t *at;
+    size_t *cnt;
+};
+
+/** mt__pr_group - group @n indices by @key[i]. Returns 0 or MT_ENOMEM. */
+int mt__pr_group(const void *const *key, size_t n, struct mt__pr_groups *g);
+
+/** mt__pr_groups_free - free what mt__pr_group() made. */
+void mt__pr_groups_free(struct mt__pr_groups *g);
+
 /** mt__print_trees - `info mtree` (@disabled: `-D`). Returns 0 or MT_E*. */
 int mt__print_trees(mt_ctx *ctx, struct mt__printer *p, bool disabled);
 

@@ -163,74 +163,74 @@ static void print_region(struct tree_printer *tp, const mt_region *r,
     free(kids);
 }
 
-static int cmp_as_name(const mt_as *a, const mt_as *b)
+/* An address space and its creation index, for sorting by name. */
+struct named_as {
+    const mt_as *as;
+    size_t i;
+};
+
+/* By name (strcmp); among equal names the later-created one first, as
+ * GLib's sorted insert does (the text is the same either way). */
+static int cmp_as_name(const void *a, const void *b)
 {
-    return strcmp(mt__pr_name(mt_as_name(a)), mt__pr_name(mt_as_name(b)));
+    const struct named_as *x = a, *y = b;
+    int c = strcmp(mt__pr_name(mt_as_name(x->as)),
+                   mt__pr_name(mt_as_name(y->as)));
+
+    if (c)
+        return c;
+    return x->i > y->i ? -1 : x->i < y->i;
 }
 
-/*
- * Print the `address-space:` lines of every address space whose root is
- * @root, sorted by name (strcmp; among equal names the later-created one
- * first, as GLib's sorted insert does; the text is the same either way).
- */
-static int print_as_names(mt_ctx *ctx, struct mt__printer *p,
-                          const mt_region *root)
+/* The `address-space:` lines of the @n address spaces @idx[0..n) of @as,
+ * which share a root, sorted by name. */
+static int print_as_names(struct mt__printer *p, mt_as *const *as,
+                          const size_t *idx, size_t n)
 {
-    size_t nr = mt_ctx_nr_as(ctx), n = 0;
-    mt_as **v = malloc((nr ? nr : 1) * sizeof(*v));
+    struct named_as *v = malloc((n ? n : 1) * sizeof(*v));
 
     if (!v)
         return MT_ENOMEM;
-    for (size_t i = 0; i < nr; i++) {
-        mt_as *as = mt_ctx_as(ctx, i);
-        size_t j = n;
-
-        if (!as || mt_as_root(as) != root)
-            continue;
-        while (j > 0 && cmp_as_name(as, v[j - 1]) <= 0) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = as;
-        n++;
-    }
-    for (size_t i = 0; i < n; i++)
-        mt__pr_printf(p, "address-space: %s\n", mt__pr_name(mt_as_name(v[i])));
+    for (size_t k = 0; k < n; k++)
+        v[k] = (struct named_as){ as[idx[k]], idx[k] };
+    qsort(v, n, sizeof(*v), cmp_as_name);
+    for (size_t k = 0; k < n; k++)
+        mt__pr_printf(p, "address-space: %s\n",
+                      mt__pr_name(mt_as_name(v[k].as)));
     free(v);
     return 0;
 }
 
-/* True when an address space created before number @i has root @root. */
-static bool root_seen_before(mt_ctx *ctx, size_t i, const mt_region *root)
-{
-    for (size_t j = 0; j < i; j++) {
-        mt_as *as = mt_ctx_as(ctx, j);
-
-        if (as && mt_as_root(as) == root)
-            return true;
-    }
-    return false;
-}
-
+/* One block per distinct root, in the order of the first address space
+ * showing it, headed by the names of every address space sharing it. */
 static void print_as_blocks(mt_ctx *ctx, struct tree_printer *tp)
 {
     size_t nr = mt_ctx_nr_as(ctx);
+    mt_as **as = malloc((nr ? nr : 1) * sizeof(*as));
+    const void **root = malloc((nr ? nr : 1) * sizeof(*root));
+    struct mt__pr_groups g = { NULL, NULL, NULL };
+    int rc = as && root ? 0 : MT_ENOMEM;
 
-    for (size_t i = 0; i < nr && !tp->p->err; i++) {
-        mt_as *as = mt_ctx_as(ctx, i);
-        mt_region *root = as ? mt_as_root(as) : NULL;
-        int rc;
-
-        if (!root || root_seen_before(ctx, i, root))
-            continue;
-        rc = print_as_names(ctx, tp->p, root);
-        if (rc) {
-            tp->p->err = rc;
-            return;
-        }
-        print_region(tp, root, 1, 0);
+    for (size_t i = 0; i < nr && !rc; i++) {
+        as[i] = mt_ctx_as(ctx, i);
+        root[i] = as[i] ? mt_as_root(as[i]) : NULL;
+    }
+    if (!rc)
+        rc = mt__pr_group(root, nr, &g);
+    for (size_t i = 0; i < nr && !rc && !tp->p->err; i++) {
+        if (!root[i] || g.idx[g.at[i]] != i)
+            continue; /* no root, or not the first address space of its root */
+        rc = print_as_names(tp->p, as, &g.idx[g.at[i]], g.cnt[i]);
+        if (rc)
+            break;
+        print_region(tp, (mt_region *)root[i], 1, 0);
         mt__pr_printf(tp->p, "\n");
     }
+    if (rc)
+        tp->p->err = rc;
+    mt__pr_groups_free(&g);
+    free(as);
+    free(root);
 }
 
 static void print_alias_blocks(struct tree_printer *tp)
