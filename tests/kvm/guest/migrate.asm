@@ -14,9 +14,9 @@
 ; When the host sets CMD (a dword in RAM) the guest checks its own log:
 ; the last min(k, NSLOTS) records must all be in place and intact (each
 ; slot holds the latest record that maps to it), and HEAD must equal k.
-; It reports the first bad record (out ERR_IDX, 4 bytes), then the number
-; of bad ones (out RESULT, 4 bytes: 0 means everything is there), clears
-; CMD and goes on scribbling. Every 1024 records it reports k (out
+; It reports the first bad record (out ERR_IDX, 4 bytes), clears CMD, then
+; reports the number of bad ones (out RESULT, 4 bytes: 0 means everything
+; is there) and goes on scribbling. Every 1024 records it reports k (out
 ; PROGRESS, 4 bytes).
 ;
 ; Guest ring-0 code is emulated under kvm_pvm (about a million
@@ -113,9 +113,13 @@ verify: xor ebp, ebp                    ; ebp: bad records
         out ERR_IDX, eax
 .hbad:  inc ebp
 .report:
+        ; CMD is cleared before RESULT goes out: once the host has the
+        ; result it may stop this vCPU (for the next migration) right after
+        ; the OUT, and a clear still to come would then run first thing on
+        ; the destination, erasing the host's next request.
+        mov dword [CMD], 0
         mov eax, ebp
         out RESULT, eax
-        mov dword [CMD], 0
         jmp next
 
 ;------------------------------------------------------------------ GDT
