@@ -62,4 +62,10 @@ int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm);
  */
 void mt__kvm_ring_dirty(mt_kvm *k, unsigned id, uint64_t first, uint64_t n);
 
+/*
+ * mt__kvm_ring_all_dirty - a ring overflowed (entries may be lost): mark
+ * every page of every slot of @k that logs dirty pages.
+ */
+void mt__kvm_ring_all_dirty(mt_kvm *k);
+
 #endif /* MT_KVM_INTERNAL_H */

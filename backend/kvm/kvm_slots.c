@@ -297,6 +297,16 @@ void mt__kvm_ring_dirty(mt_kvm *k, unsigned id, uint64_t first, uint64_t n)
                         clients ? clients : MT_DIRTY_VGA);
 }
 
+void mt__kvm_ring_all_dirty(mt_kvm *k)
+{
+    for (size_t i = 0; i < k->nr; i++) {
+        const mt_kvm_slot *s = &k->slots[i];
+
+        if (s->flags & MT_KVM_MEM_LOG_DIRTY_PAGES)
+            mt__kvm_ring_dirty(k, s->slot, 0, s->size / k->page);
+    }
+}
+
 static void range_add(void *opaque, const mt_flat_range *fr)
 {
     mt_kvm *k = opaque;

@@ -42,6 +42,7 @@ struct mt_kvm_vm {
     uint64_t flushed;                      /* entries replayed, ever */
     unsigned nr_vcpus;
     size_t dirty_ring_bytes;               /* per vCPU; 0: no dirty ring */
+    uint64_t ring_overflows;               /* harvests that took a whole ring */
     mt_kvm_vcpu *vcpus;                    /* all of them, newest first */
     mt_kvm *owners[MT_KVM_RING_AS];        /* slot tables, by as_id */
 };
@@ -206,6 +207,11 @@ size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm)
     return vm ? vm->dirty_ring_bytes : 0;
 }
 
+uint64_t mt_kvm_vm_ring_overflows(const mt_kvm_vm *vm)
+{
+    return vm ? vm->ring_overflows : 0;
+}
+
 int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
 {
     int n;
@@ -349,6 +355,23 @@ static int harvest_locked(mt_kvm_vcpu *v)
     return rc;
 }
 
+/*
+ * KVM pushes one entry per write it logs and only asks the vCPU to exit
+ * once the ring is nearly full; a vCPU that logs faster than that (seen
+ * under kvm_pvm, where every emulated guest write pushes an entry)
+ * overwrites entries nobody has read. A harvest that finds every entry of
+ * a ring taken cannot tell, so it assumes the worst: every page of every
+ * logging slot is marked dirty (a migration resends it all; nothing is
+ * lost), and the overflow is counted (mt_kvm_vm_ring_overflows).
+ */
+static void ring_overflowed(mt_kvm_vm *vm)
+{
+    vm->ring_overflows++;
+    for (unsigned as_id = 0; as_id < MT_KVM_RING_AS; as_id++)
+        if (vm->owners[as_id])
+            mt__kvm_ring_all_dirty(vm->owners[as_id]);
+}
+
 int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
 {
     int total = 0;
@@ -356,7 +379,7 @@ int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
     if (!vm->dirty_ring_bytes)
         return 0;
     for (mt_kvm_vcpu *v = vm->vcpus; v; v = v->next) {
-        uint32_t slot = 0;
+        uint32_t slot = 0, taken = 0;
         uint64_t first = 0, n = 0;
 
         if (!v->dring)
@@ -383,9 +406,12 @@ int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
             __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
                              __ATOMIC_RELEASE);
             v->dring_next++;
-            total++;
+            taken++;
         }
         ring_run(vm, slot, first, n);
+        if (taken == v->dring_n)
+            ring_overflowed(vm);
+        total += (int)taken;
     }
     if (total && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
         return MT_EIO;
@@ -601,6 +627,7 @@ mt_kvm_vcpu *mt_kvm_vcpu_current(void)
 static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
 {
     struct kvm_run *run = v->run;
+    unsigned empty_full = 0; /* ring-full exits in a row with nothing to take */
 
     memset(ex, 0, sizeof(*ex));
     v->stop = false;
@@ -631,9 +658,21 @@ static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
                      run->mmio.len <= 8 ? run->mmio.len : 8,
                      run->mmio.is_write);
         } else if (run->exit_reason == KVM_EXIT_DIRTY_RING_FULL) {
-            /* A ring is (nearly) full: empty them all and go on. */
-            if (harvest_locked(v) < 0)
+            /* A ring is (nearly) full: empty them all and go on. KVM
+             * saying full with nothing to take means its ring and ours
+             * disagree (after an overflow): going on would only bring the
+             * same exit back, for ever. */
+            int got = harvest_locked(v);
+
+            if (got < 0)
                 return MT_EIO;
+            /* (Another thread's sync may just have emptied it: only many
+             * empty harvests in a row are conclusive.) */
+            empty_full = got ? 0 : empty_full + 1;
+            if (empty_full > 64) {
+                errno = EOVERFLOW;
+                return MT_EIO;
+            }
             continue;
         } else {
             break;
