@@ -360,16 +360,45 @@ static int harvest_locked(mt_kvm_vcpu *v)
  * once the ring is nearly full; a vCPU that logs faster than that (seen
  * under kvm_pvm, where every emulated guest write pushes an entry)
  * overwrites entries nobody has read. A harvest that finds every entry of
- * a ring taken cannot tell, so it assumes the worst: every page of every
- * logging slot is marked dirty (a migration resends it all; nothing is
- * lost), and the overflow is counted (mt_kvm_vm_ring_overflows).
+ * a ring taken cannot tell, so it counts an overflow
+ * (mt_kvm_vm_ring_overflows) and assumes the worst: every page of every
+ * logging slot is marked dirty, at this harvest and every later one (a
+ * migration resends it all; nothing is lost).
  */
-static void ring_overflowed(mt_kvm_vm *vm)
+static void ring_untrusted(mt_kvm_vm *vm)
 {
-    vm->ring_overflows++;
     for (unsigned as_id = 0; as_id < MT_KVM_RING_AS; as_id++)
         if (vm->owners[as_id])
             mt__kvm_ring_all_dirty(vm->owners[as_id]);
+}
+
+bool mt__kvm_vm_ring_trusted(const mt_kvm_vm *vm)
+{
+    return vm->ring_overflows == 0;
+}
+
+/*
+ * @v's ring is full for KVM and holds nothing at the entry we expect next:
+ * the two disagree (after an overflow). Give KVM every entry back (RESET
+ * on all of them, whatever they hold: KVM checks the slot and page of each
+ * before it write-protects again) so that it can push again; the ring is
+ * untrusted from now on, and every logging page counts as dirty.
+ */
+static int resync_locked(mt_kvm_vcpu *v)
+{
+    mt_ctx *ctx = mt_region_ctx(mt_as_root(v->memory));
+    int rc = 0;
+
+    mt_begin(ctx);
+    v->vm->ring_overflows++;
+    ring_untrusted(v->vm);
+    for (uint32_t i = 0; i < v->dring_n; i++)
+        __atomic_store_n(&v->dring[i].flags, KVM_DIRTY_GFN_F_RESET,
+                         __ATOMIC_RELEASE);
+    if (ioctl(v->vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+        rc = MT_EIO;
+    mt_commit(ctx);
+    return rc;
 }
 
 int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
@@ -410,9 +439,13 @@ int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
         }
         ring_run(vm, slot, first, n);
         if (taken == v->dring_n)
-            ring_overflowed(vm);
+            vm->ring_overflows++;
         total += (int)taken;
     }
+    /* After an overflow KVM's ring and ours may disagree for good: from
+     * then on no harvest can be trusted to have seen every write. */
+    if (vm->ring_overflows)
+        ring_untrusted(vm);
     if (total && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
         return MT_EIO;
     return total;
@@ -666,12 +699,14 @@ static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
 
             if (got < 0)
                 return MT_EIO;
-            /* (Another thread's sync may just have emptied it: only many
-             * empty harvests in a row are conclusive.) */
+            /* Another thread's sync may just have emptied it: only many
+             * empty harvests in a row (one, once a ring has overflowed)
+             * mean that KVM's ring and ours disagree. */
             empty_full = got ? 0 : empty_full + 1;
-            if (empty_full > 64) {
-                errno = EOVERFLOW;
-                return MT_EIO;
+            if (empty_full > (mt__kvm_vm_ring_trusted(v->vm) ? 64u : 0u)) {
+                if (resync_locked(v) < 0)
+                    return MT_EIO;
+                empty_full = 0;
             }
             continue;
         } else {

@@ -217,13 +217,14 @@ int mt_kvm_vm_fd(const mt_kvm_vm *vm);
 size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm);
 
 /**
- * mt_kvm_vm_ring_overflows - harvests that found a whole dirty ring taken:
- * KVM may have overwritten entries nobody had read (a vCPU logging writes
- * faster than KVM asks it to exit, as under emulation). Each time, every
- * page of every logging slot was marked dirty, so nothing is lost; but
- * KVM's ring and ours may then disagree, and a vCPU whose ring stays "full"
- * with nothing to take makes mt_kvm_vcpu_run() fail with MT_EIO, errno
- * EOVERFLOW, instead of looping. 0 for NULL or a VM without a ring.
+ * mt_kvm_vm_ring_overflows - times a dirty ring of @vm overflowed: a
+ * harvest found the whole ring taken (KVM may have overwritten entries
+ * nobody had read: a vCPU logging writes faster than KVM asks it to exit,
+ * as under emulation), or KVM said "full" with nothing to take (its ring
+ * and ours disagreed; the run loop then gave KVM every entry back). From
+ * the first overflow on, every harvest marks every page of every logging
+ * slot dirty: nothing is lost, a migration just resends everything. 0 for
+ * NULL or a VM without a ring.
  */
 uint64_t mt_kvm_vm_ring_overflows(const mt_kvm_vm *vm);
 
