@@ -56,9 +56,6 @@ bool mt__kvm_vm_ring_on(const mt_kvm_vm *vm);
  */
 int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm);
 
-/* mt__kvm_vm_ring_trusted - no ring of @vm has overflowed yet. */
-bool mt__kvm_vm_ring_trusted(const mt_kvm_vm *vm);
-
 /*
  * mt__kvm_ring_dirty - pages @first .. @first + @n - 1 (host pages) of
  * KVM slot number @id were written: mark them dirty in the region.

@@ -372,33 +372,41 @@ static void ring_untrusted(mt_kvm_vm *vm)
             mt__kvm_ring_all_dirty(vm->owners[as_id]);
 }
 
-bool mt__kvm_vm_ring_trusted(const mt_kvm_vm *vm)
-{
-    return vm->ring_overflows == 0;
-}
-
 /*
- * @v's ring is full for KVM and holds nothing at the entry we expect next:
- * the two disagree (after an overflow). Give KVM every entry back (RESET
- * on all of them, whatever they hold: KVM checks the slot and page of each
- * before it write-protects again) so that it can push again; the ring is
- * untrusted from now on, and every logging page counts as dirty.
+ * @v's ring is full for KVM yet holds nothing at the entry we expect next:
+ * after an overflow, the entries KVM has not had back start with a gap of
+ * empty ones (overwritten, harvested, reset) before those it wrote since.
+ * KVM takes entries back in order and stops at the first one not marked
+ * RESET, so the gap is marked RESET and the entries after it harvested;
+ * when nothing follows the gap (KVM wrote nothing since), at least the
+ * ring's first half is gap (KVM calls a ring full long before that). Never
+ * more than KVM holds, or it would count the ring as full for ever. The
+ * ring is untrusted from now on (every logging page counts as dirty).
  */
 static int resync_locked(mt_kvm_vcpu *v)
 {
     mt_ctx *ctx = mt_region_ctx(mt_as_root(v->memory));
-    int rc = 0;
+    uint32_t gap = 0, n = v->dring_n;
+    int rc;
 
     mt_begin(ctx);
     v->vm->ring_overflows++;
-    ring_untrusted(v->vm);
-    for (uint32_t i = 0; i < v->dring_n; i++)
-        __atomic_store_n(&v->dring[i].flags, KVM_DIRTY_GFN_F_RESET,
-                         __ATOMIC_RELEASE);
-    if (ioctl(v->vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
+    while (gap < n && !(__atomic_load_n(&v->dring[(v->dring_next + gap) &
+                                                  (n - 1)].flags,
+                                        __ATOMIC_ACQUIRE) &
+                        KVM_DIRTY_GFN_F_DIRTY))
+        gap++;
+    if (gap == n)
+        gap = n / 2;
+    for (uint32_t i = 0; i < gap; i++)
+        __atomic_store_n(&v->dring[(v->dring_next + i) & (n - 1)].flags,
+                         KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
+    v->dring_next += gap;
+    rc = mt__kvm_vm_harvest_rings(v->vm);
+    if (rc == 0 && ioctl(v->vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
         rc = MT_EIO;
     mt_commit(ctx);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
@@ -699,11 +707,12 @@ static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
 
             if (got < 0)
                 return MT_EIO;
-            /* Another thread's sync may just have emptied it: only many
-             * empty harvests in a row (one, once a ring has overflowed)
-             * mean that KVM's ring and ours disagree. */
+            /* Another thread's sync may have emptied the ring after KVM
+             * called it full: that takes one empty harvest. Two in a row
+             * (KVM checks again at every entry, and pushes nothing while
+             * full) mean that its ring and ours disagree. */
             empty_full = got ? 0 : empty_full + 1;
-            if (empty_full > (mt__kvm_vm_ring_trusted(v->vm) ? 64u : 0u)) {
+            if (empty_full >= 2) {
                 if (resync_locked(v) < 0)
                     return MT_EIO;
                 empty_full = 0;
