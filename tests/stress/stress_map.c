@@ -4,7 +4,8 @@
  *
  *   stress_map one   two reader threads read and write through the address
  *                    space at full speed (loads, stores, reads, writes,
- *                    translate, gpa_to_hva, map/unmap, access_valid) while
+ *                    translate, gpa_to_hva, map/unmap, map_iov/unmap_iov,
+ *                    access_valid) while
  *                    one writer thread moves, enables, disables, resizes,
  *                    deletes and re-adds regions MT_STRESS_ITERS times
  *   stress_map two   the same with two writer threads changing disjoint
@@ -374,6 +375,7 @@ typedef struct reader {
     stress_beat *beat;
     unsigned long ops;
     unsigned long hits;      /* reads that found a region */
+    unsigned long iov_maps;  /* mt_as_map_iov calls that mapped */
 } reader;
 
 static atomic_bool readers_stop;
@@ -538,6 +540,47 @@ static void read_map(reader *r, uint64_t word)
              mt_err_name(rc));
 }
 
+/* mt_as_map_iov over 64 bytes (eight words, maybe several regions and
+ * holes): every high half the segments show must come from some map. */
+static void read_map_iov(reader *r, uint64_t base)
+{
+    uint8_t bytes[64];
+    struct iovec iov[8];
+    size_t got = 0;
+    int n, rc;
+
+    base &= ~UINT64_C(63);
+    n = mt_as_map_iov(r->m->as, base, sizeof(bytes), false, ATTRS, iov, 8);
+    if (n == MT_ENOMEM)
+        return; /* the bounce budget is spent (the other reader has it) */
+    if (n < 1)
+        SERR("reader %u: mt_as_map_iov(%#" PRIx64 ", 64) returned %d (%s)",
+             r->lane, base, n, mt_err_name(n));
+    for (int i = 0; i < n; i++) {
+        if (iov[i].iov_len > sizeof(bytes) - got)
+            SERR("reader %u: mt_as_map_iov(%#" PRIx64 ") segments exceed "
+                 "64 bytes", r->lane, base);
+        memcpy(bytes + got, iov[i].iov_base, iov[i].iov_len);
+        got += iov[i].iov_len;
+    }
+    if (got != sizeof(bytes))
+        SERR("reader %u: mt_as_map_iov(%#" PRIx64 ") mapped %zu bytes",
+             r->lane, base, got);
+    for (unsigned w = 0; w < 8; w++) {
+        uint32_t hi;
+
+        memcpy(&hi, bytes + 8 * w + 4, 4);
+        if (hi && !sm_valid_hi(base + 8 * w, hi))
+            SERR("reader %u: mt_as_map_iov shows %#x at %#" PRIx64 ": in "
+                 "no map", r->lane, hi, base + 8 * w + 4);
+    }
+    r->iov_maps++;
+    rc = mt_as_unmap_iov(r->m->as, iov, (size_t)n, false, sizeof(bytes));
+    if (rc)
+        SERR("reader %u: mt_as_unmap_iov returned %d (%s)", r->lane, rc,
+             mt_err_name(rc));
+}
+
 static void *reader_main(void *arg)
 {
     reader *r = arg;
@@ -600,8 +643,13 @@ static void *reader_main(void *arg)
             read_hva(r, any);
             break;
         case 8:
-            stress_step(r->beat, "mt_as_map/unmap");
-            read_map(r, any);
+            if (stress_pick(&r->rng, 2)) {
+                stress_step(r->beat, "mt_as_map/unmap");
+                read_map(r, any);
+            } else {
+                stress_step(r->beat, "mt_as_map_iov/unmap_iov");
+                read_map_iov(r, any);
+            }
             break;
         default:
             stress_step(r->beat, "mt_as_access_valid");
@@ -704,6 +752,9 @@ int main(int argc, char **argv)
            stress_now() - t0, r[0].ops, r[1].ops, r[0].hits, r[1].hits);
     if (r[0].hits == 0 || r[1].hits == 0)
         SERR("a reader never found a region: the test tested nothing");
+    printf("iovec maps: %lu and %lu\n", r[0].iov_maps, r[1].iov_maps);
+    if (r[0].iov_maps + r[1].iov_maps == 0)
+        SERR("mt_as_map_iov never mapped anything: the test tested nothing");
     if (sm_pad) {
         mt_flatview *fv = mt_as_flatview(m.as);
         mt_tlb *tlb = atomic_load(&fv->tlb);
