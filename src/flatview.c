@@ -5,6 +5,7 @@
  * reduction of an address-space root to the region actually rendered,
  * which lets address spaces share one view.
  */
+#include <sched.h>
 #include <string.h>
 
 #include "internal.h"
@@ -156,9 +157,8 @@ static uint64_t key_dropped(uint64_t k)
  * entry is marked BUSY, and a commit handing the cache over changes the
  * generation before it looks at the entries (mt__fv_tlb_share). Those two
  * steps are sequentially consistent, so either the filler sees the new
- * generation and backs out, or the commit sees the entry BUSY or filled,
- * and drops it if it must; the filler's last step, a compare-and-swap
- * from its BUSY key, then fails and it leaves the entry as it is.
+ * generation and backs out, or the commit sees the entry BUSY, waits for
+ * the filler to finish (key_settled), and drops the entry if it must.
  */
 bool mt__tlb_fill(mt_flatview *fv, mt_tlb *tlb, uint64_t addr,
                   const mt_flat_range *fr)
@@ -208,14 +208,36 @@ bool mt__tlb_fill(mt_flatview *fv, mt_tlb *tlb, uint64_t addr,
            (key & MT__TLB_PAGE);
 }
 
-/* Empty @e if it is BUSY or, unless @tag_mask is 0, its tag is @tag. */
-static void tlb_drop(mt_tlb_entry *e, uint64_t tag_mask, uint64_t tag)
+/*
+ * @e's key once no filler holds it. Only the filler that set BUSY may end
+ * it: its data store is unconditional, so an entry taken from under it
+ * could be filled again by another thread and then get this filler's
+ * data with the other's key. A filler that set BUSY before the seal
+ * either backs out at its second generation check or finishes, in a few
+ * instructions and without locks; the writer waits for that (yielding, in
+ * case the reader thread was preempted in between).
+ */
+static uint64_t key_settled(mt_tlb_entry *e)
 {
-    uint64_t k = atomic_load(&e->key);
+    uint64_t k;
 
-    while ((k & MT__TLB_BUSY) || (tag_mask && (k & tag_mask) == tag))
-        if (atomic_compare_exchange_weak(&e->key, &k, key_dropped(k)))
-            return;
+    for (unsigned spins = 0;
+         (k = atomic_load(&e->key)) & MT__TLB_BUSY; spins++)
+        if (spins >= 64)
+            sched_yield();
+    return k;
+}
+
+/* Empty @e if its tag is @tag. */
+static void tlb_drop(mt_tlb_entry *e, uint64_t tag)
+{
+    uint64_t k = key_settled(e);
+
+    /* Nobody fills while the cache is sealed: a failed swap means only a
+     * filler that saw the old generation backing out; look again. */
+    while ((k & MT__TLB_TAG) == tag &&
+           !atomic_compare_exchange_strong(&e->key, &k, key_dropped(k)))
+        k = key_settled(e);
 }
 
 /* Keep @e, a slot that held a range entry, only if its record is one of
@@ -223,14 +245,9 @@ static void tlb_drop(mt_tlb_entry *e, uint64_t tag_mask, uint64_t tag)
 static void tlb_check_range(mt_flatview *nv, mt_tlb_entry *e)
 {
     for (;;) {
-        uint64_t k = atomic_load(&e->key);
+        uint64_t k = key_settled(e);
         const mt_flat_range *fr;
 
-        if (k & MT__TLB_BUSY) {
-            if (atomic_compare_exchange_strong(&e->key, &k, key_dropped(k)))
-                return;
-            continue;
-        }
         if (!(k & MT__TLB_RANGE))
             return;
         fr = (const mt_flat_range *)atomic_load(&e->data);
@@ -286,7 +303,7 @@ bool mt__fv_tlb_share(mt_flatview *nv, mt_flatview *old)
         for (; p != end; p++) {
             uint64_t h = mt__tlb_hash(p << 12);
 
-            tlb_drop(mt__tlb_entry(t, h), MT__TLB_TAG, h << MT__TLB_SHIFT);
+            tlb_drop(mt__tlb_entry(t, h), h << MT__TLB_SHIFT);
         }
     }
     for (w = 0; w < sizeof(t->range_slots) / sizeof(t->range_slots[0]); w++) {
