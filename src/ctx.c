@@ -126,7 +126,7 @@ void mt_ctx_free(mt_ctx *ctx)
         return;
     /* Transactions the calling thread left open are abandoned: their lock
      * levels go (nothing else may use the context now). */
-    if (ctx->lock_depth) {
+    if (ctx->lock_depth && mt__wlock_mine(&ctx->lock)) {
         ctx->lock_depth = 0;
         mt__wlock_release(&ctx->lock);
     }

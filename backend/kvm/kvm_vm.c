@@ -209,7 +209,8 @@ size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm)
 
 uint64_t mt_kvm_vm_ring_overflows(const mt_kvm_vm *vm)
 {
-    return vm ? vm->ring_overflows : 0;
+    /* Atomic: harvests count under the writer lock, callers read anywhere. */
+    return vm ? __atomic_load_n(&vm->ring_overflows, __ATOMIC_RELAXED) : 0;
 }
 
 int mt_kvm_vm_check_extension(const mt_kvm_vm *vm, unsigned cap)
@@ -344,13 +345,15 @@ static void ring_run(mt_kvm_vm *vm, uint32_t slot, uint64_t first,
  * listener are. The slot tables it reads change in commits, and two vCPU
  * threads whose rings fill at once must not take the same entries.
  */
-static int harvest_locked(mt_kvm_vcpu *v)
+static int harvest_locked(mt_kvm_vcpu *v, uint32_t *next)
 {
     mt_ctx *ctx = mt_region_ctx(mt_as_root(v->memory));
     int rc;
 
     mt_begin(ctx);
     rc = mt__kvm_vm_harvest_rings(v->vm);
+    if (next)
+        *next = v->dring_next; /* moves whenever anyone takes from @v's ring */
     mt_commit(ctx);
     return rc;
 }
@@ -377,11 +380,11 @@ static void ring_untrusted(mt_kvm_vm *vm)
  * after an overflow, the entries KVM has not had back start with a gap of
  * empty ones (overwritten, harvested, reset) before those it wrote since.
  * KVM takes entries back in order and stops at the first one not marked
- * RESET, so the gap is marked RESET and the entries after it harvested;
- * when nothing follows the gap (KVM wrote nothing since), at least the
- * ring's first half is gap (KVM calls a ring full long before that). Never
- * more than KVM holds, or it would count the ring as full for ever. The
- * ring is untrusted from now on (every logging page counts as dirty).
+ * RESET, so the gap is marked RESET and the entries after it harvested.
+ * Never more than KVM holds, or it would count the ring as full for ever:
+ * when nothing follows the gap, how long it is cannot be known, and the
+ * run fails (MT_EIO, errno EOVERFLOW) rather than guess. The ring is
+ * untrusted from now on (every logging page counts as dirty).
  */
 static int resync_locked(mt_kvm_vcpu *v)
 {
@@ -390,14 +393,17 @@ static int resync_locked(mt_kvm_vcpu *v)
     int rc;
 
     mt_begin(ctx);
-    v->vm->ring_overflows++;
+    __atomic_fetch_add(&v->vm->ring_overflows, 1, __ATOMIC_RELAXED);
     while (gap < n && !(__atomic_load_n(&v->dring[(v->dring_next + gap) &
                                                   (n - 1)].flags,
                                         __ATOMIC_ACQUIRE) &
                         KVM_DIRTY_GFN_F_DIRTY))
         gap++;
-    if (gap == n)
-        gap = n / 2;
+    if (gap == n) {
+        mt_commit(ctx);
+        errno = EOVERFLOW;
+        return MT_EIO;
+    }
     for (uint32_t i = 0; i < gap; i++)
         __atomic_store_n(&v->dring[(v->dring_next + i) & (n - 1)].flags,
                          KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
@@ -447,12 +453,12 @@ int mt__kvm_vm_harvest_rings(mt_kvm_vm *vm)
         }
         ring_run(vm, slot, first, n);
         if (taken == v->dring_n)
-            vm->ring_overflows++;
+            __atomic_fetch_add(&vm->ring_overflows, 1, __ATOMIC_RELAXED);
         total += (int)taken;
     }
     /* After an overflow KVM's ring and ours may disagree for good: from
      * then on no harvest can be trusted to have seen every write. */
-    if (vm->ring_overflows)
+    if (__atomic_load_n(&vm->ring_overflows, __ATOMIC_RELAXED))
         ring_untrusted(vm);
     if (total && ioctl(vm->vm_fd, KVM_RESET_DIRTY_RINGS, 0) < 0)
         return MT_EIO;
@@ -578,7 +584,7 @@ void mt_kvm_vcpu_free(mt_kvm_vcpu *v)
     }
     /* What its dirty ring still holds is delivered before it goes. */
     if (v->dring) {
-        harvest_locked(v);
+        harvest_locked(v, NULL);
         munmap(v->dring, vm->dirty_ring_bytes);
     }
     for (mt_kvm_vcpu **pp = &vm->vcpus; *pp; pp = &(*pp)->next) {
@@ -668,7 +674,8 @@ mt_kvm_vcpu *mt_kvm_vcpu_current(void)
 static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
 {
     struct kvm_run *run = v->run;
-    unsigned empty_full = 0; /* ring-full exits in a row with nothing to take */
+    bool full_before = false; /* the previous exit was ring-full... */
+    uint32_t full_next = 0;   /* ...and this ring's index after it */
 
     memset(ex, 0, sizeof(*ex));
     v->stop = false;
@@ -684,6 +691,8 @@ static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
             return MT_EIO;
         }
         v->stats.runs++;
+        if (run->exit_reason != KVM_EXIT_DIRTY_RING_FULL)
+            full_before = false;
         /* The hot exits by direct branches, not a jump table: under
          * IBPB on every vCPU switch an indirect jump always mispredicts. */
         if (run->exit_reason == KVM_EXIT_IO) {
@@ -699,24 +708,24 @@ static int run_loop(mt_kvm_vcpu *v, mt_kvm_exit *ex)
                      run->mmio.len <= 8 ? run->mmio.len : 8,
                      run->mmio.is_write);
         } else if (run->exit_reason == KVM_EXIT_DIRTY_RING_FULL) {
-            /* A ring is (nearly) full: empty them all and go on. KVM
-             * saying full with nothing to take means its ring and ours
-             * disagree (after an overflow): going on would only bring the
-             * same exit back, for ever. */
-            int got = harvest_locked(v);
+            /* A ring is (nearly) full: empty them all and go on. */
+            uint32_t next;
 
-            if (got < 0)
+            if (harvest_locked(v, &next) < 0)
                 return MT_EIO;
-            /* Another thread's sync may have emptied the ring after KVM
-             * called it full: that takes one empty harvest. Two in a row
-             * (KVM checks again at every entry, and pushes nothing while
-             * full) mean that its ring and ours disagree. */
-            empty_full = got ? 0 : empty_full + 1;
-            if (empty_full >= 2) {
+            /* KVM checks at every entry and pushes nothing while full. Two
+             * ring-full exits in a row with nothing taken from this ring
+             * in between, by this thread or any other, mean that KVM's
+             * ring and ours disagree (after an overflow): going on would
+             * only bring the same exit back, for ever. */
+            if (full_before && next == full_next) {
                 if (resync_locked(v) < 0)
                     return MT_EIO;
-                empty_full = 0;
+                full_before = false;
+                continue;
             }
+            full_before = true;
+            full_next = next;
             continue;
         } else {
             break;

@@ -221,7 +221,9 @@ size_t mt_kvm_vm_dirty_ring_bytes(const mt_kvm_vm *vm);
  * harvest found the whole ring taken (KVM may have overwritten entries
  * nobody had read: a vCPU logging writes faster than KVM asks it to exit,
  * as under emulation), or KVM said "full" with nothing to take (its ring
- * and ours disagreed; the run loop then gave KVM back the gap). From
+ * and ours disagreed; the run loop then gave KVM back the gap, or, if it
+ * could not tell how long the gap was, failed with MT_EIO, errno
+ * EOVERFLOW). From
  * the first overflow on, every harvest marks every page of every logging
  * slot dirty: nothing is lost, a migration just resends everything. 0 for
  * NULL or a VM without a ring.

@@ -541,41 +541,44 @@ static void read_map(reader *r, uint64_t word)
 }
 
 /* mt_as_map_iov over 64 bytes (eight words, maybe several regions and
- * holes): every high half the segments show must come from some map. */
+ * holes): every high half the segments show must come from some map.
+ * Only the high halves are read: the other reader stores low halves.
+ * Segments end at region boundaries, multiples of 16: no word straddles
+ * two. */
 static void read_map_iov(reader *r, uint64_t base)
 {
-    uint8_t bytes[64];
     struct iovec iov[8];
-    size_t got = 0;
+    size_t seg = 0, seg_at = 0, total = 0;
     int n, rc;
 
     base &= ~UINT64_C(63);
-    n = mt_as_map_iov(r->m->as, base, sizeof(bytes), false, ATTRS, iov, 8);
+    n = mt_as_map_iov(r->m->as, base, 64, false, ATTRS, iov, 8);
     if (n == MT_ENOMEM)
         return; /* the bounce budget is spent (the other reader has it) */
     if (n < 1)
         SERR("reader %u: mt_as_map_iov(%#" PRIx64 ", 64) returned %d (%s)",
              r->lane, base, n, mt_err_name(n));
-    for (int i = 0; i < n; i++) {
-        if (iov[i].iov_len > sizeof(bytes) - got)
-            SERR("reader %u: mt_as_map_iov(%#" PRIx64 ") segments exceed "
-                 "64 bytes", r->lane, base);
-        memcpy(bytes + got, iov[i].iov_base, iov[i].iov_len);
-        got += iov[i].iov_len;
-    }
-    if (got != sizeof(bytes))
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (total != 64)
         SERR("reader %u: mt_as_map_iov(%#" PRIx64 ") mapped %zu bytes",
-             r->lane, base, got);
-    for (unsigned w = 0; w < 8; w++) {
+             r->lane, base, total);
+    for (unsigned w = 0; w < 8 && total == 64; w++) {
+        size_t off = 8 * w + 4;
         uint32_t hi;
 
-        memcpy(&hi, bytes + 8 * w + 4, 4);
+        while (off >= seg_at + iov[seg].iov_len)
+            seg_at += iov[seg++].iov_len;
+        if (off + 4 > seg_at + iov[seg].iov_len)
+            SERR("reader %u: mt_as_map_iov(%#" PRIx64 ") splits word %u",
+                 r->lane, base, w);
+        memcpy(&hi, (uint8_t *)iov[seg].iov_base + (off - seg_at), 4);
         if (hi && !sm_valid_hi(base + 8 * w, hi))
             SERR("reader %u: mt_as_map_iov shows %#x at %#" PRIx64 ": in "
                  "no map", r->lane, hi, base + 8 * w + 4);
     }
     r->iov_maps++;
-    rc = mt_as_unmap_iov(r->m->as, iov, (size_t)n, false, sizeof(bytes));
+    rc = mt_as_unmap_iov(r->m->as, iov, (size_t)n, false, 64);
     if (rc)
         SERR("reader %u: mt_as_unmap_iov returned %d (%s)", r->lane, rc,
              mt_err_name(rc));
