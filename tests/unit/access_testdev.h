@@ -51,6 +51,20 @@ struct t_dev {
     unsigned max_depth;
 };
 
+/* A system-memory style root: a container covering the 64-bit space. */
+static inline mt_region *t_sys(mt_ctx *ctx)
+{
+    return t_container(ctx, "system", MT_SIZE_FULL);
+}
+
+/* The host memory of RAM-backed region @r (never NULL). */
+static inline uint8_t *t_ptr(mt_region *r)
+{
+    uint8_t *p = mt_region_ram_ptr(r);
+    assert_non_null(p);
+    return p;
+}
+
 static inline void t_dev_init(t_dev *d, mt_endian e)
 {
     memset(d, 0, sizeof(*d));
@@ -171,6 +185,35 @@ static inline mt_region *t_rom_dev_region(mt_ctx *ctx, const char *name,
     MT_OK(mt_region_new_rom_device(ctx, name, size, ops, d, &r));
     assert_non_null(r);
     return r;
+}
+
+/* Initialise @d as a little-endian device taking aligned accesses of 1 to
+ * 4 bytes (valid and impl) and return its I/O region @name, @size bytes. */
+static inline mt_region *t_dev_le14(mt_ctx *ctx, const char *name,
+                                    uint64_t size, t_dev *d)
+{
+    mt_ops ops = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, false, 1, 4, false);
+    t_dev_init(d, MT_ENDIAN_LITTLE);
+    return t_dev_region(ctx, name, size, &ops, d);
+}
+
+/* Initialise @le (little-endian) and @be (big-endian) and map them in @sys
+ * as I/O regions "le" at 0x1000 and "be" at 0x2000, 0x100 bytes each, both
+ * with valid sizes @valid_min..@valid_max and impl sizes
+ * @impl_min..@impl_max, aligned only. */
+static inline void t_map_le_be(mt_ctx *ctx, mt_region *sys, t_dev *le,
+                               t_dev *be, unsigned valid_min,
+                               unsigned valid_max, unsigned impl_min,
+                               unsigned impl_max)
+{
+    mt_ops o_le = t_dev_ops(MT_ENDIAN_LITTLE, valid_min, valid_max, false,
+                            impl_min, impl_max, false);
+    mt_ops o_be = t_dev_ops(MT_ENDIAN_BIG, valid_min, valid_max, false,
+                            impl_min, impl_max, false);
+    t_dev_init(le, MT_ENDIAN_LITTLE);
+    t_dev_init(be, MT_ENDIAN_BIG);
+    t_map(sys, 0x1000, t_dev_region(ctx, "le", 0x100, &o_le, le));
+    t_map(sys, 0x2000, t_dev_region(ctx, "be", 0x100, &o_be, be));
 }
 
 /* Assert the log holds exactly the given calls. */

@@ -120,102 +120,91 @@ static inline tev t_from_range(int kind, void *opaque,
 /* Hooks                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void h_begin(void *o)
+/* Log an event of @kind from listener @o on range @fr (NULL: none). */
+static inline void t_log_range(int kind, void *o, const mt_flat_range *fr)
 {
-    tev e = t_from_range(EV_BEGIN, o, NULL);
+    tev e = t_from_range(kind, o, fr);
     t_log_push(&e);
 }
 
-static void h_commit(void *o)
+/* Log log_start / log_stop: the range and its old and new masks. */
+static inline void t_log_masks(int kind, void *o, const mt_flat_range *fr,
+                               unsigned om, unsigned nm)
 {
-    tev e = t_from_range(EV_COMMIT, o, NULL);
+    tev e = t_from_range(kind, o, fr);
+    e.old_mask = om;
+    e.new_mask = nm;
     t_log_push(&e);
 }
 
-static void h_add(void *o, const mt_flat_range *fr)
+/* Log eventfd_add / eventfd_del: the range and the eventfd. */
+static inline void t_log_efd(int kind, void *o, const mt_flat_range *fr,
+                             const mt_eventfd *ev)
 {
-    tev e = t_from_range(EV_ADD, o, fr);
+    tev e = t_from_range(kind, o, fr);
+    e.e = *ev;
     t_log_push(&e);
 }
 
-static void h_del(void *o, const mt_flat_range *fr)
+/* Log coalesced_io_add / del: the range and the coalesced part. */
+static inline void t_log_cio(int kind, void *o, const mt_flat_range *fr,
+                             uint64_t addr, uint64_t len)
 {
-    tev e = t_from_range(EV_DEL, o, fr);
+    tev e = t_from_range(kind, o, fr);
+    e.addr = addr;
+    e.len = len;
     t_log_push(&e);
 }
 
-static void h_nop(void *o, const mt_flat_range *fr)
-{
-    tev e = t_from_range(EV_NOP, o, fr);
-    t_log_push(&e);
-}
+static void h_begin(void *o) { t_log_range(EV_BEGIN, o, NULL); }
+static void h_commit(void *o) { t_log_range(EV_COMMIT, o, NULL); }
+static void h_gstart(void *o) { t_log_range(EV_GSTART, o, NULL); }
+static void h_gstop(void *o) { t_log_range(EV_GSTOP, o, NULL); }
+
+/* Define hook @name, which logs @kind with the range it was given. */
+#define T_RANGE_HOOK(name, kind)                                             \
+    static void name(void *o, const mt_flat_range *fr)                       \
+    {                                                                        \
+        t_log_range((kind), o, fr);                                          \
+    }
+
+T_RANGE_HOOK(h_add, EV_ADD)
+T_RANGE_HOOK(h_del, EV_DEL)
+T_RANGE_HOOK(h_nop, EV_NOP)
+T_RANGE_HOOK(h_log_sync, EV_LOG_SYNC)
 
 static void h_log_start(void *o, const mt_flat_range *fr, unsigned om,
                         unsigned nm)
 {
-    tev e = t_from_range(EV_LOG_START, o, fr);
-    e.old_mask = om;
-    e.new_mask = nm;
-    t_log_push(&e);
+    t_log_masks(EV_LOG_START, o, fr, om, nm);
 }
 
 static void h_log_stop(void *o, const mt_flat_range *fr, unsigned om,
                        unsigned nm)
 {
-    tev e = t_from_range(EV_LOG_STOP, o, fr);
-    e.old_mask = om;
-    e.new_mask = nm;
-    t_log_push(&e);
-}
-
-static void h_log_sync(void *o, const mt_flat_range *fr)
-{
-    tev e = t_from_range(EV_LOG_SYNC, o, fr);
-    t_log_push(&e);
-}
-
-static void h_gstart(void *o)
-{
-    tev e = t_from_range(EV_GSTART, o, NULL);
-    t_log_push(&e);
-}
-
-static void h_gstop(void *o)
-{
-    tev e = t_from_range(EV_GSTOP, o, NULL);
-    t_log_push(&e);
+    t_log_masks(EV_LOG_STOP, o, fr, om, nm);
 }
 
 static void h_efd_add(void *o, const mt_flat_range *fr, const mt_eventfd *ev)
 {
-    tev e = t_from_range(EV_EFD_ADD, o, fr);
-    e.e = *ev;
-    t_log_push(&e);
+    t_log_efd(EV_EFD_ADD, o, fr, ev);
 }
 
 static void h_efd_del(void *o, const mt_flat_range *fr, const mt_eventfd *ev)
 {
-    tev e = t_from_range(EV_EFD_DEL, o, fr);
-    e.e = *ev;
-    t_log_push(&e);
+    t_log_efd(EV_EFD_DEL, o, fr, ev);
 }
 
 static void h_cio_add(void *o, const mt_flat_range *fr, uint64_t addr,
                       uint64_t len)
 {
-    tev e = t_from_range(EV_CIO_ADD, o, fr);
-    e.addr = addr;
-    e.len = len;
-    t_log_push(&e);
+    t_log_cio(EV_CIO_ADD, o, fr, addr, len);
 }
 
 static void h_cio_del(void *o, const mt_flat_range *fr, uint64_t addr,
                       uint64_t len)
 {
-    tev e = t_from_range(EV_CIO_DEL, o, fr);
-    e.addr = addr;
-    e.len = len;
-    t_log_push(&e);
+    t_log_cio(EV_CIO_DEL, o, fr, addr, len);
 }
 
 /* Hooks a listener leaves out (t_listen's @omit). */
@@ -275,16 +264,24 @@ static inline tev ev_c(int id) { return ev_plain(EV_COMMIT, id); }
 static inline tev ev_gstart(int id) { return ev_plain(EV_GSTART, id); }
 static inline tev ev_gstop(int id) { return ev_plain(EV_GSTOP, id); }
 
-/* region_add/del/nop with everything the range carries. */
-static inline tev ev_rx(int kind, int id, uint64_t s, uint64_t l,
-                        mt_region *r, uint64_t off, unsigned attrs,
-                        unsigned mask)
+/* An event on the flat range [s, l] of @r at offset @off. */
+static inline tev ev_range(int kind, int id, uint64_t s, uint64_t l,
+                           mt_region *r, uint64_t off)
 {
     tev e = ev_plain(kind, id);
     e.start = s;
     e.last = l;
     e.region = r;
     e.offset = off;
+    return e;
+}
+
+/* region_add/del/nop with everything the range carries. */
+static inline tev ev_rx(int kind, int id, uint64_t s, uint64_t l,
+                        mt_region *r, uint64_t off, unsigned attrs,
+                        unsigned mask)
+{
+    tev e = ev_range(kind, id, s, l, r, off);
     e.attrs = attrs;
     e.mask = mask;
     return e;
@@ -314,11 +311,7 @@ static inline tev ev_log(int kind, int id, uint64_t s, uint64_t l,
                          mt_region *r, uint64_t off, unsigned om,
                          unsigned nm)
 {
-    tev e = ev_plain(kind, id);
-    e.start = s;
-    e.last = l;
-    e.region = r;
-    e.offset = off;
+    tev e = ev_range(kind, id, s, l, r, off);
     e.old_mask = om;
     e.new_mask = nm;
     return e;
@@ -327,12 +320,7 @@ static inline tev ev_log(int kind, int id, uint64_t s, uint64_t l,
 static inline tev ev_sync(int id, uint64_t s, uint64_t l, mt_region *r,
                           uint64_t off)
 {
-    tev e = ev_plain(EV_LOG_SYNC, id);
-    e.start = s;
-    e.last = l;
-    e.region = r;
-    e.offset = off;
-    return e;
+    return ev_range(EV_LOG_SYNC, id, s, l, r, off);
 }
 
 /* eventfd_add / eventfd_del: the eventfd as placed in the address space. */
@@ -361,6 +349,13 @@ static inline tev ev_cio(int kind, int id, uint64_t s, uint64_t l,
     return e;
 }
 
+/* Both events name the same flat range (bounds, region, offset). */
+static inline bool tev_same_range(const tev *a, const tev *b)
+{
+    return a->start == b->start && a->last == b->last &&
+           a->region == b->region && a->offset == b->offset;
+}
+
 static inline bool tev_equal(const tev *a, const tev *b)
 {
     if (a->kind != b->kind || a->id != b->id)
@@ -369,17 +364,14 @@ static inline bool tev_equal(const tev *a, const tev *b)
     case EV_ADD:
     case EV_DEL:
     case EV_NOP:
-        return a->start == b->start && a->last == b->last &&
-               a->region == b->region && a->offset == b->offset &&
-               a->attrs == b->attrs && a->mask == b->mask;
+        return tev_same_range(a, b) && a->attrs == b->attrs &&
+               a->mask == b->mask;
     case EV_LOG_START:
     case EV_LOG_STOP:
-        return a->start == b->start && a->last == b->last &&
-               a->region == b->region && a->offset == b->offset &&
-               a->old_mask == b->old_mask && a->new_mask == b->new_mask;
+        return tev_same_range(a, b) && a->old_mask == b->old_mask &&
+               a->new_mask == b->new_mask;
     case EV_LOG_SYNC:
-        return a->start == b->start && a->last == b->last &&
-               a->region == b->region && a->offset == b->offset;
+        return tev_same_range(a, b);
     case EV_EFD_ADD:
     case EV_EFD_DEL:
         return a->start == b->start && a->e.addr == b->e.addr &&
@@ -536,8 +528,20 @@ static inline void eb_each(evbuf *b, const int *ids, size_t nids, tev e)
 #define EB_EACH(b, ids, e)                                                   \
     eb_each((b), (ids), sizeof(ids) / sizeof((ids)[0]), (e))
 
+/* An empty expected sequence, on the heap (too big for a test's stack). */
+static inline evbuf *t_evbuf(void)
+{
+    evbuf *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    return b;
+}
+
+/* The whole log is exactly @b; then both are emptied for the next step. */
 #define CHECK_EB(b)                                                          \
-    t_check_events_((b)->v, (b)->n, -1, true, __FILE__, __LINE__)
+    do {                                                                     \
+        t_check_events_((b)->v, (b)->n, -1, true, __FILE__, __LINE__);       \
+        (b)->n = 0;                                                          \
+    } while (0)
 
 /* Per-test setup: start with an empty log. */
 static int t_log_setup(void **state)

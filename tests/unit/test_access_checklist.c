@@ -10,19 +10,6 @@
  */
 #include "access_testdev.h"
 
-/* A system-memory style root: a container covering the 64-bit space. */
-static mt_region *t_sys(mt_ctx *ctx)
-{
-    return t_container(ctx, "system", MT_SIZE_FULL);
-}
-
-static uint8_t *t_ptr(mt_region *r)
-{
-    uint8_t *p = mt_region_ram_ptr(r);
-    assert_non_null(p);
-    return p;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Item 26                                                                   */
 /* ------------------------------------------------------------------------ */
@@ -461,14 +448,9 @@ static void test_item31_impl_defaults_and_split_order(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *sys = t_sys(ctx);
     t_dev le, be, def;
-    t_dev_init(&le, MT_ENDIAN_LITTLE);
-    t_dev_init(&be, MT_ENDIAN_BIG);
+    t_map_le_be(ctx, sys, &le, &be, 1, 8, 1, 4);
     t_dev_init(&def, MT_ENDIAN_LITTLE);
-    mt_ops o_le = t_dev_ops(MT_ENDIAN_LITTLE, 1, 8, false, 1, 4, false);
-    mt_ops o_be = t_dev_ops(MT_ENDIAN_BIG, 1, 8, false, 1, 4, false);
     mt_ops o_def = t_dev_ops(MT_ENDIAN_LITTLE, 1, 8, false, 0, 0, false);
-    t_map(sys, 0x1000, t_dev_region(ctx, "le", 0x100, &o_le, &le));
-    t_map(sys, 0x2000, t_dev_region(ctx, "be", 0x100, &o_be, &be));
     t_map(sys, 0x3000, t_dev_region(ctx, "def", 0x100, &o_def, &def));
     mt_as *as = t_as(ctx, sys, "memory");
     const uint64_t V = 0x1122334455667788ull;
@@ -538,14 +520,9 @@ static void test_item32_narrow_access_widened_at_original_address(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *sys = t_sys(ctx);
     t_dev le, be;
-    t_dev_init(&le, MT_ENDIAN_LITTLE);
-    t_dev_init(&be, MT_ENDIAN_BIG);
+    t_map_le_be(ctx, sys, &le, &be, 1, 4, 4, 4);
     le.fixed = be.fixed = true;
     le.fixed_val = be.fixed_val = 0xaabbccdd;
-    mt_ops o_le = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, false, 4, 4, false);
-    mt_ops o_be = t_dev_ops(MT_ENDIAN_BIG, 1, 4, false, 4, 4, false);
-    t_map(sys, 0x1000, t_dev_region(ctx, "le", 0x100, &o_le, &le));
-    t_map(sys, 0x2000, t_dev_region(ctx, "be", 0x100, &o_be, &be));
     mt_as *as = t_as(ctx, sys, "memory");
 
     uint8_t b = 0;

@@ -8,18 +8,6 @@
  */
 #include "access_testdev.h"
 
-static mt_region *t_sys(mt_ctx *ctx)
-{
-    return t_container(ctx, "system", MT_SIZE_FULL);
-}
-
-static uint8_t *t_ptr(mt_region *r)
-{
-    uint8_t *p = mt_region_ram_ptr(r);
-    assert_non_null(p);
-    return p;
-}
-
 static uint64_t t_bswap(uint64_t v, unsigned size)
 {
     uint64_t r = 0;
@@ -100,12 +88,7 @@ static void test_load_store_devices_both_endians(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *sys = t_sys(ctx);
     t_dev le, be;
-    t_dev_init(&le, MT_ENDIAN_LITTLE);
-    t_dev_init(&be, MT_ENDIAN_BIG);
-    mt_ops o_le = t_dev_ops(MT_ENDIAN_LITTLE, 1, 8, false, 1, 8, false);
-    mt_ops o_be = t_dev_ops(MT_ENDIAN_BIG, 1, 8, false, 1, 8, false);
-    t_map(sys, 0x1000, t_dev_region(ctx, "le", 0x100, &o_le, &le));
-    t_map(sys, 0x2000, t_dev_region(ctx, "be", 0x100, &o_be, &be));
+    t_map_le_be(ctx, sys, &le, &be, 1, 8, 1, 8);
     mt_as *as = t_as(ctx, sys, "memory");
     const uint64_t V = 0x0123456789abcdefull;
     t_dev *devs[2] = { &le, &be };
@@ -184,6 +167,27 @@ static void test_load_store_bad_size_decode_error(void **state)
     mt_ctx_free(ctx);
 }
 
+/* Offset not checked by check_translate (holes, or not of interest). */
+#define T_ANY_OFF UINT64_MAX
+
+/*
+ * Translate @len bytes at @addr and check the region (NULL: a hole), the
+ * offset in it (unless T_ANY_OFF) and the clipped length. The region is
+ * preset to something else, so it must be written.
+ */
+static void check_translate(mt_as *as, uint64_t addr, uint64_t len,
+                            mt_region *want_r, uint64_t want_off,
+                            uint64_t want_len)
+{
+    mt_region *r = want_r ? NULL : mt_as_root(as);
+    uint64_t off = 0;
+    MT_OK(mt_as_translate(as, addr, U_, &r, &off, &len));
+    assert_ptr_equal(r, want_r);
+    if (want_off != T_ANY_OFF)
+        assert_int_equal(off, want_off);
+    assert_int_equal(len, want_len);
+}
+
 /* mt_as_translate on RAM, a hole, a device and through an alias. */
 static void test_translate_ram_hole_device(void **state)
 {
@@ -197,58 +201,26 @@ static void test_translate_ram_hole_device(void **state)
     t_map(sys, 0x20000, dev);
     t_map(sys, 0x30000, al);
     mt_as *as = t_as(ctx, sys, "memory");
-    mt_region *r;
-    uint64_t off, len;
+    mt_region *r = ram; /* not NULL: the last check must see it written */
+    uint64_t off = 0, len = 0x10;
 
     /* RAM: offset in the region, len clipped to the range. */
-    len = 0x10;
-    MT_OK(mt_as_translate(as, 0x10100, U_, &r, &off, &len));
-    assert_ptr_equal(r, ram);
-    assert_int_equal(off, 0x100);
-    assert_int_equal(len, 0x10);
-    len = 0x10000;
-    MT_OK(mt_as_translate(as, 0x13ff0, U_, &r, &off, &len));
-    assert_ptr_equal(r, ram);
-    assert_int_equal(off, 0x3ff0);
-    assert_int_equal(len, 0x10);
-    len = 1;
-    MT_OK(mt_as_translate(as, 0x13fff, U_, &r, &off, &len));
-    assert_ptr_equal(r, ram);
-    assert_int_equal(len, 1);
+    check_translate(as, 0x10100, 0x10, ram, 0x100, 0x10);
+    check_translate(as, 0x13ff0, 0x10000, ram, 0x3ff0, 0x10);
+    check_translate(as, 0x13fff, 1, ram, T_ANY_OFF, 1);
 
     /* Hole: NULL region, len clipped at the next range. */
-    r = ram;
-    len = 0x100000;
-    MT_OK(mt_as_translate(as, 0x14000, U_, &r, &off, &len));
-    assert_null(r);
-    assert_int_equal(len, 0x20000 - 0x14000);
-    len = 0x10;
-    MT_OK(mt_as_translate(as, 0x14000, U_, &r, &off, &len));
-    assert_null(r);
-    assert_int_equal(len, 0x10);
-    len = 0x100;
-    MT_OK(mt_as_translate(as, 0, U_, &r, &off, &len));
-    assert_null(r);
-    assert_int_equal(len, 0x100);
+    check_translate(as, 0x14000, 0x100000, NULL, T_ANY_OFF,
+                    0x20000 - 0x14000);
+    check_translate(as, 0x14000, 0x10, NULL, T_ANY_OFF, 0x10);
+    check_translate(as, 0, 0x100, NULL, T_ANY_OFF, 0x100);
 
     /* Device: the region and the offset; what it answers contiguously. */
-    len = 4;
-    MT_OK(mt_as_translate(as, 0x20010, U_, &r, &off, &len));
-    assert_ptr_equal(r, dev);
-    assert_int_equal(off, 0x10);
-    assert_int_equal(len, 4);
-    len = 0x1000;
-    MT_OK(mt_as_translate(as, 0x200f0, U_, &r, &off, &len));
-    assert_ptr_equal(r, dev);
-    assert_int_equal(off, 0xf0);
-    assert_int_equal(len, 0x10);
+    check_translate(as, 0x20010, 4, dev, 0x10, 4);
+    check_translate(as, 0x200f0, 0x1000, dev, 0xf0, 0x10);
 
     /* Through an alias: the terminal region, alias offset applied. */
-    len = 0x2000;
-    MT_OK(mt_as_translate(as, 0x30800, U_, &r, &off, &len));
-    assert_ptr_equal(r, ram);
-    assert_int_equal(off, 0x2800);
-    assert_int_equal(len, 0x800);
+    check_translate(as, 0x30800, 0x2000, ram, 0x2800, 0x800);
 
     /* Bad arguments. */
     MT_EXPECT(mt_as_translate(NULL, 0, U_, &r, &off, &len), MT_EINVAL);
@@ -370,10 +342,8 @@ static void test_zero_length_accesses_ok(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *sys = t_sys(ctx);
     t_dev d;
-    t_dev_init(&d, MT_ENDIAN_LITTLE);
-    mt_ops o = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, false, 1, 4, false);
     t_map(sys, 0x1000, t_ram(ctx, "ram", 0x1000));
-    t_map(sys, 0x2000, t_dev_region(ctx, "dev", 0x100, &o, &d));
+    t_map(sys, 0x2000, t_dev_le14(ctx, "dev", 0x100, &d));
     t_map(sys, 0x3000, t_rom(ctx, "rom", 0x1000));
     mt_as *as = t_as(ctx, sys, "memory");
     static const uint64_t addrs[] = { 0x1000, 0x2000, 0x3000, 0x9000,
@@ -537,9 +507,7 @@ static void test_top_of_address_space(void **state)
     mt_region *ram = t_ram(ctx, "top-ram", 0x10000);
     t_map(sys, 0xffffffffffff0000ull, ram);
     t_dev d;
-    t_dev_init(&d, MT_ENDIAN_LITTLE);
-    mt_ops o = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, false, 1, 4, false);
-    mt_region *dev = t_dev_region(ctx, "top-dev", 0x1000, &o, &d);
+    mt_region *dev = t_dev_le14(ctx, "top-dev", 0x1000, &d);
     mt_region *sys2 = t_sys(ctx);
     t_map(sys2, 0xfffffffffffff000ull, dev);
     mt_as *as = t_as(ctx, sys, "memory");
@@ -658,12 +626,10 @@ static void test_write_rom_skips_io_and_holes(void **state)
     mt_ctx *ctx = t_ctx();
     mt_region *sys = t_sys(ctx);
     t_dev d;
-    t_dev_init(&d, MT_ENDIAN_LITTLE);
-    mt_ops o = t_dev_ops(MT_ENDIAN_LITTLE, 1, 4, false, 1, 4, false);
     mt_region *ram = t_ram(ctx, "ram", 0x10);
     mt_region *rom = t_rom(ctx, "rom", 0x10);
     t_map(sys, 0x1000, ram);
-    t_map(sys, 0x1010, t_dev_region(ctx, "dev", 0x10, &o, &d));
+    t_map(sys, 0x1010, t_dev_le14(ctx, "dev", 0x10, &d));
     /* hole [0x1020, 0x102f] */
     t_map(sys, 0x1030, rom);
     mt_as *as = t_as(ctx, sys, "memory");

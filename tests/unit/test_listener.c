@@ -58,8 +58,7 @@ static void test_item18_del_before_add_per_as(void **state)
     CHECK_NO_EVENTS();
     MT_OK(mt_commit(ctx));
 
-    evbuf *eb = calloc(1, sizeof(*eb));
-    assert_non_null(eb);
+    evbuf *eb = t_evbuf();
     EB_EACH(eb, all_f, ev_b(0));
     EB_EACH(eb, as1_r, ev_del(0, 0x1000, 0x1fff, a, 0));
     EB_EACH(eb, as1_r, ev_del(0, 0x4000, 0x4fff, a2, 0));
@@ -74,7 +73,6 @@ static void test_item18_del_before_add_per_as(void **state)
 
     /* A change in as1 only: as2's listeners still hear begin and commit
      * (they are called for every listener), nothing else. */
-    eb->n = 0;
     MT_OK(mt_region_set_address(a, 0x7000));
     EB_EACH(eb, all_f, ev_b(0));
     EB_EACH(eb, as1_r, ev_del(0, 0x6000, 0x6fff, a, 0));
@@ -83,7 +81,6 @@ static void test_item18_del_before_add_per_as(void **state)
     CHECK_EB(eb);
 
     /* Only as2 changes: as1's listeners hear begin/commit. */
-    eb->n = 0;
     MT_OK(mt_region_del_subregion(root2, c));
     EB_EACH(eb, all_f, ev_b(0));
     EB_EACH(eb, as2_r, ev_del(0, 0x0000, 0x0fff, c, 0));
@@ -338,8 +335,7 @@ static void test_item21_listener_order(void **state)
     t_log_clear();
     static const int F[] = { 2, 4, 1, 3 };
     static const int R[] = { 3, 1, 4, 2 };
-    evbuf *eb = calloc(1, sizeof(*eb));
-    assert_non_null(eb);
+    evbuf *eb = t_evbuf();
 
     /* begin, region_add, commit: forward. */
     t_map(root, 0x1000, r);
@@ -349,7 +345,6 @@ static void test_item21_listener_order(void **state)
     CHECK_EB(eb);
 
     /* region_nop and log_start: forward. */
-    eb->n = 0;
     MT_OK(mt_region_set_dirty_log(r, true));
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, F, ev_rx(EV_NOP, 0, 0x1000, 0x1fff, r, 0, 0, MT_DIRTY_VGA));
@@ -359,13 +354,11 @@ static void test_item21_listener_order(void **state)
     CHECK_EB(eb);
 
     /* log_sync: forward. */
-    eb->n = 0;
     MT_OK(mt_as_log_sync(as, NULL));
     EB_EACH(eb, F, ev_sync(0, 0x1000, 0x1fff, r, 0));
     CHECK_EB(eb);
 
     /* log_stop: reverse. */
-    eb->n = 0;
     MT_OK(mt_region_set_dirty_log(r, false));
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, F, ev_nop(0, 0x1000, 0x1fff, r, 0));
@@ -374,7 +367,6 @@ static void test_item21_listener_order(void **state)
     EB_EACH(eb, F, ev_c(0));
     CHECK_EB(eb);
 
-    eb->n = 0;
     t_map(root, 0x2000, io);
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, F, ev_nop(0, 0x1000, 0x1fff, r, 0));
@@ -383,21 +375,17 @@ static void test_item21_listener_order(void **state)
     CHECK_EB(eb);
 
     /* eventfd_add: reverse; eventfd_del: forward. */
-    eb->n = 0;
     MT_OK(mt_region_add_eventfd(io, 0x8, 4, false, 0, 7));
     EB_EACH(eb, R, ev_efd(EV_EFD_ADD, 0, 0x2008, 4, false, 0, 7));
     CHECK_EB(eb);
-    eb->n = 0;
     MT_OK(mt_region_del_eventfd(io, 0x8, 4, false, 0, 7));
     EB_EACH(eb, F, ev_efd(EV_EFD_DEL, 0, 0x2008, 4, false, 0, 7));
     CHECK_EB(eb);
 
     /* coalesced_io_add: forward; coalesced_io_del: reverse. */
-    eb->n = 0;
     MT_OK(mt_region_add_coalescing(io, 0, 0x100));
     EB_EACH(eb, F, ev_cio(EV_CIO_ADD, 0, 0x2000, 0x2fff, 0x2000, 0x100));
     CHECK_EB(eb);
-    eb->n = 0;
     MT_OK(mt_region_clear_coalescing(io));
     EB_EACH(eb, R, ev_cio(EV_CIO_DEL, 0, 0x2000, 0x2fff, 0x2000, 0x100));
     CHECK_EB(eb);
@@ -406,7 +394,6 @@ static void test_item21_listener_order(void **state)
      * listener, then region_del (reverse), then the nops. */
     MT_OK(mt_region_add_coalescing(io, 0x10, 0x20));
     t_log_clear();
-    eb->n = 0;
     MT_OK(mt_region_del_subregion(root, io));
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, R, ev_cio(EV_CIO_DEL, 0, 0x2000, 0x2fff, 0x2010, 0x20));
@@ -416,7 +403,6 @@ static void test_item21_listener_order(void **state)
     CHECK_EB(eb);
 
     /* log_global_start: forward; log_global_stop: reverse. */
-    eb->n = 0;
     MT_OK(mt_ctx_dirty_log_start(ctx));
     EB_EACH(eb, F, ev_gstart(0));
     EB_EACH(eb, F, ev_b(0));
@@ -426,7 +412,6 @@ static void test_item21_listener_order(void **state)
                           MT_DIRTY_MIGRATION));
     EB_EACH(eb, F, ev_c(0));
     CHECK_EB(eb);
-    eb->n = 0;
     MT_OK(mt_ctx_dirty_log_stop(ctx));
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, F, ev_nop(0, 0x1000, 0x1fff, r, 0));
@@ -437,7 +422,6 @@ static void test_item21_listener_order(void **state)
     CHECK_EB(eb);
 
     /* region_del: reverse. */
-    eb->n = 0;
     MT_OK(mt_region_del_subregion(root, r));
     EB_EACH(eb, F, ev_b(0));
     EB_EACH(eb, R, ev_del(0, 0x1000, 0x1fff, r, 0));
@@ -469,8 +453,7 @@ static void test_item21_fifo_among_equals_after_churn(void **state)
 
     static const int F[] = { 3, 1, 4, 5, 6 };
     static const int R[] = { 6, 5, 4, 1, 3 };
-    evbuf *eb = calloc(1, sizeof(*eb));
-    assert_non_null(eb);
+    evbuf *eb = t_evbuf();
     t_map(root, 0, r);
     MT_OK(mt_region_del_subregion(root, r));
     EB_EACH(eb, F, ev_b(0));

@@ -382,6 +382,24 @@ static void test_ref_unref_basics(void **state)
     mt_ctx_free(ctx);
 }
 
+/* A context allocating through a counting allocator that never fails;
+ * @st (overwritten) counts its blocks. */
+static mt_ctx *counted_ctx(t_alloc_state *st)
+{
+    *st = (t_alloc_state){ .budget = -1 };
+    mt_allocator al = t_allocator(st);
+    mt_ctx *ctx = NULL;
+    MT_OK(mt_ctx_new(&ctx, &al));
+    return ctx;
+}
+
+/* Free @ctx and check that it gave back every block it allocated. */
+static void free_ctx_no_leak(mt_ctx *ctx, const t_alloc_state *st)
+{
+    mt_ctx_free(ctx);
+    assert_int_equal(st->live, 0);
+}
+
 /* Create and free one region to warm up any lazily grown context state,
  * then return the number of live blocks. */
 static long settled_live(mt_ctx *ctx, t_alloc_state *st)
@@ -397,10 +415,8 @@ static long settled_live(mt_ctx *ctx, t_alloc_state *st)
 static void test_unref_frees_region(void **state)
 {
     (void)state;
-    t_alloc_state st = { .budget = -1 };
-    mt_allocator al = t_allocator(&st);
-    mt_ctx *ctx = NULL;
-    MT_OK(mt_ctx_new(&ctx, &al));
+    t_alloc_state st;
+    mt_ctx *ctx = counted_ctx(&st);
     long base = settled_live(ctx, &st);
 
     mt_region *r = t_io(ctx, "r", 0x10);
@@ -411,17 +427,14 @@ static void test_unref_frees_region(void **state)
     mt_region_unref(r);
     assert_int_equal(st.live, base);
 
-    mt_ctx_free(ctx);
-    assert_int_equal(st.live, 0);
+    free_ctx_no_leak(ctx, &st);
 }
 
 static void test_container_holds_reference(void **state)
 {
     (void)state;
-    t_alloc_state st = { .budget = -1 };
-    mt_allocator al = t_allocator(&st);
-    mt_ctx *ctx = NULL;
-    MT_OK(mt_ctx_new(&ctx, &al));
+    t_alloc_state st;
+    mt_ctx *ctx = counted_ctx(&st);
     long base = settled_live(ctx, &st);
 
     mt_region *c = t_container(ctx, "c", 0x1000);
@@ -439,17 +452,14 @@ static void test_container_holds_reference(void **state)
     mt_region_unref(c);
     assert_int_equal(st.live, base);
 
-    mt_ctx_free(ctx);
-    assert_int_equal(st.live, 0);
+    free_ctx_no_leak(ctx, &st);
 }
 
 static void test_alias_holds_target_reference(void **state)
 {
     (void)state;
-    t_alloc_state st = { .budget = -1 };
-    mt_allocator al = t_allocator(&st);
-    mt_ctx *ctx = NULL;
-    MT_OK(mt_ctx_new(&ctx, &al));
+    t_alloc_state st;
+    mt_ctx *ctx = counted_ctx(&st);
     long base = settled_live(ctx, &st);
 
     mt_region *t = t_io(ctx, "t", 0x100);
@@ -462,17 +472,14 @@ static void test_alias_holds_target_reference(void **state)
     mt_region_unref(a); /* frees a, then t */
     assert_int_equal(st.live, base);
 
-    mt_ctx_free(ctx);
-    assert_int_equal(st.live, 0);
+    free_ctx_no_leak(ctx, &st);
 }
 
 static void test_unref_container_unmaps_children(void **state)
 {
     (void)state;
-    t_alloc_state st = { .budget = -1 };
-    mt_allocator al = t_allocator(&st);
-    mt_ctx *ctx = NULL;
-    MT_OK(mt_ctx_new(&ctx, &al));
+    t_alloc_state st;
+    mt_ctx *ctx = counted_ctx(&st);
 
     mt_region *c = t_container(ctx, "c", 0x1000);
     mt_region *k1 = t_io(ctx, "k1", 0x10);
@@ -487,18 +494,15 @@ static void test_unref_container_unmaps_children(void **state)
     t_map(d, 0x20, k1);
     assert_ptr_equal(mt_region_container(k1), d);
 
-    mt_ctx_free(ctx);
-    assert_int_equal(st.live, 0);
+    free_ctx_no_leak(ctx, &st);
 }
 
 /* mt_ctx_free reclaims everything whatever the reference counts. */
 static void test_ctx_free_reclaims_everything(void **state)
 {
     (void)state;
-    t_alloc_state st = { .budget = -1 };
-    mt_allocator al = t_allocator(&st);
-    mt_ctx *ctx = NULL;
-    MT_OK(mt_ctx_new(&ctx, &al));
+    t_alloc_state st;
+    mt_ctx *ctx = counted_ctx(&st);
     mt_region *sys = t_container(ctx, "sys", MT_SIZE_FULL);
     mt_region *ram = t_ram(ctx, "ram", 0x10000);
     mt_region *io = t_io(ctx, "io", 0x100);
@@ -512,8 +516,7 @@ static void test_ctx_free_reclaims_everything(void **state)
     (void)t_as(ctx, al1, "other");
     mt_begin(ctx); /* even with a transaction left open */
     MT_OK(mt_region_set_enabled(io, false));
-    mt_ctx_free(ctx);
-    assert_int_equal(st.live, 0);
+    free_ctx_no_leak(ctx, &st);
 }
 
 /* ------------------------------------------------------------------------ */
