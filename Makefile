@@ -57,9 +57,7 @@ TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:atexit_sleep_ms
 
 # What the TSan tree runs: the stress tier (threads; kvm/stress too) and
 # the unit tier, less four single-threaded unit tests that take minutes
-# each under TSan and give it no thread to watch, and test_region, whose
-# test_ctx_free_reclaims_everything frees a context inside an open
-# transaction (TSan: "destroy of a locked mutex"; the API now forbids it).
+# each under TSan and give it no thread to watch.
 TSAN_LABELS := ^(stress|unit)$$
 TSAN_SKIP   := ^(test_access_scale|test_fvtree|test_fvtree_small|test_loader)$$
 
