@@ -27,6 +27,7 @@
 #include <linux/kvm.h>
 
 #include "memtree.h"
+#include "kvm_usable.h"
 
 #ifndef KVM_GUEST_BIN
 #error "KVM_GUEST_BIN: path of the assembled guest/interp.asm"
@@ -1076,39 +1077,6 @@ static void test_snapshot_reset_ring(void **state)
 }
 
 /* ---- main --------------------------------------------------------------------- */
-
-/* Is KVM there and able to run a vCPU? If not, say why. */
-static bool kvm_usable(void)
-{
-    mt_ctx *ctx = NULL;
-    mt_region *root = NULL;
-    mt_as *as = NULL;
-    mt_kvm_vm *vm = NULL;
-    mt_kvm_vcpu *vcpu = NULL;
-    int rc = mt_kvm_vm_new(NULL, &vm);
-
-    if (rc) {
-        printf("SKIP: KVM is not usable here: /dev/kvm: %s\n",
-               rc == MT_ENOENT ? "does not exist" : strerror(errno));
-        return false;
-    }
-    if (mt_ctx_new(&ctx, NULL) ||
-        mt_region_new_container(ctx, "system", MT_SIZE_FULL, &root) ||
-        mt_as_new(ctx, root, "memory", &as)) {
-        printf("SKIP: out of memory\n");
-        mt_ctx_free(ctx);
-        mt_kvm_vm_free(vm);
-        return false;
-    }
-    rc = mt_kvm_vcpu_new(vm, 0, as, NULL, &vcpu);
-    if (rc)
-        printf("SKIP: KVM is not usable here: cannot create a vCPU: %s\n",
-               strerror(errno));
-    mt_kvm_vcpu_free(vcpu);
-    mt_ctx_free(ctx);
-    mt_kvm_vm_free(vm);
-    return rc == 0;
-}
 
 int main(int argc, char **argv)
 {

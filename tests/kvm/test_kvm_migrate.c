@@ -47,6 +47,7 @@
 #include <linux/kvm.h>
 
 #include "memtree.h"
+#include "kvm_usable.h"
 
 #ifndef KVM_MIGRATE_BIN
 #error "KVM_MIGRATE_BIN: path of the assembled guest/migrate.asm"
@@ -457,41 +458,6 @@ static void migrate(machine *from, machine *to, const timing *t,
 }
 
 /* ---- main ----------------------------------------------------------------------- */
-
-static bool kvm_usable(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    mt_kvm_vm *vm = NULL;
-    mt_ctx *ctx = NULL;
-    mt_region *root = NULL;
-    mt_as *as = NULL;
-    mt_kvm_vcpu *v = NULL;
-    bool ok;
-
-    if (fd < 0) {
-        printf("SKIP: /dev/kvm: %s\n", strerror(errno));
-        return false;
-    }
-    close(fd);
-    if (mt_kvm_vm_new(NULL, &vm)) {
-        printf("SKIP: KVM is not usable here: cannot create a VM: %s\n",
-               strerror(errno));
-        return false;
-    }
-    ok = !mt_ctx_new(&ctx, NULL) &&
-         !mt_region_new_container(ctx, "system", MT_SIZE_FULL, &root) &&
-         !mt_as_new(ctx, root, "memory", &as);
-    if (ok && mt_kvm_vcpu_new(vm, 0, as, NULL, &v)) {
-        printf("SKIP: KVM is not usable here: cannot create a vCPU: %s\n",
-               strerror(errno));
-        ok = false;
-    }
-    mt_kvm_vcpu_free(v);
-    mt_region_unref(root);
-    mt_ctx_free(ctx);
-    mt_kvm_vm_free(vm);
-    return ok;
-}
 
 static uint64_t rng(uint64_t *s)
 {

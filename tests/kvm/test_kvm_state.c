@@ -27,6 +27,7 @@
 #include <linux/kvm.h>
 
 #include "memtree.h"
+#include "kvm_usable.h"
 
 #define MT_OK(expr)                                                          \
     do {                                                                     \
@@ -305,24 +306,6 @@ static void test_damaged_state_refused(void **state)
     assert_int_equal(get_regs(&b).rip, 0x777);
     vm_free(&a);
     vm_free(&b);
-}
-
-static bool kvm_usable(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    mt_kvm_vm *v = NULL;
-    bool ok;
-
-    if (fd < 0) {
-        printf("SKIP: /dev/kvm: %s\n", strerror(errno));
-        return false;
-    }
-    close(fd);
-    ok = mt_kvm_vm_new(NULL, &v) == 0;
-    if (!ok)
-        printf("SKIP: KVM is not usable here: %s\n", strerror(errno));
-    mt_kvm_vm_free(v);
-    return ok;
 }
 
 int main(void)

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 
 #include "stress.h"
+#include "kvm_usable.h"
 
 #ifndef KVM_STRESS_BIN
 #error "KVM_STRESS_BIN: path of the assembled guest/stress.asm"
@@ -209,41 +210,6 @@ static const mt_ops port_ops = {
 };
 
 /* ---- setup ---------------------------------------------------------------------- */
-
-/* Is KVM usable at all? Prints why not. */
-static bool kvm_usable(void)
-{
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    mt_kvm_vm *vm = NULL;
-    mt_ctx *ctx = NULL;
-    mt_region *root = NULL;
-    mt_as *as = NULL;
-    mt_kvm_vcpu *v = NULL;
-    bool ok;
-
-    if (fd < 0) {
-        printf("SKIP: /dev/kvm: %s\n", strerror(errno));
-        return false;
-    }
-    close(fd);
-    if (mt_kvm_vm_new(NULL, &vm)) {
-        printf("SKIP: KVM is not usable here: cannot create a VM: %s\n",
-               strerror(errno));
-        return false;
-    }
-    ok = !mt_ctx_new(&ctx, NULL) &&
-         !mt_region_new_container(ctx, "system", MT_SIZE_FULL, &root) &&
-         !mt_as_new(ctx, root, "memory", &as);
-    if (ok && mt_kvm_vcpu_new(vm, 0, as, NULL, &v)) {
-        printf("SKIP: KVM is not usable here: cannot create a vCPU: %s\n",
-               strerror(errno));
-        ok = false;
-    }
-    mt_kvm_vcpu_free(v);
-    mt_ctx_free(ctx);
-    mt_kvm_vm_free(vm);
-    return ok;
-}
 
 static void load_rom(mt_region *rom)
 {
