@@ -197,11 +197,7 @@ static int record(mt_ctx *ctx, mt_snapshot **out, mt_region ***blk,
     if (!s)
         return mt__snap_fail(err, MT_ENOMEM, "out of memory");
     mt_begin(ctx);
-    rc = mt__snap_capture(ctx, s, &live, err);
-    if (!rc)
-        rc = mt__snap_build_index(s, err);
-    if (!rc)
-        rc = mt__snap_alloc_blocks(s, false, err);
+    rc = mt__snap_capture(ctx, s, false, &live, err);
     if (!rc && blk) {
         *blk = mt__snap_zalloc(s, ((size_t)s->nr_blocks + 1) *
                                       sizeof(mt_region *));

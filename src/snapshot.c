@@ -390,11 +390,7 @@ int mt_snapshot_take(mt_ctx *ctx, unsigned flags, mt_snapshot **out,
         }
     }
     mt_begin(ctx);
-    rc = capture_regions(ctx, s, &live, err);
-    if (!rc)
-        rc = mt__snap_build_index(s, err);
-    if (!rc)
-        rc = mt__snap_alloc_blocks(s, true, err);
+    rc = mt__snap_capture(ctx, s, true, &live, err);
     if (!rc) {
         if (s->armed) {
             /* Logging is committed: whatever was dirtied before now is
@@ -422,10 +418,16 @@ int mt_snapshot_take(mt_ctx *ctx, unsigned flags, mt_snapshot **out,
     return 0;
 }
 
-/* ---- for migration streams (src/migrate*.c) ------------------------------ */
+/* ---- shared with migration streams (src/migrate*.c) ----------------------- */
 
-int mt__snap_capture(mt_ctx *ctx, mt_snapshot *s, mt_region ***live,
-                     mt_snapshot_error *err)
+int mt__snap_capture(mt_ctx *ctx, mt_snapshot *s, bool data,
+                     mt_region ***live, mt_snapshot_error *err)
 {
-    return capture_regions(ctx, s, live, err);
+    int rc = capture_regions(ctx, s, live, err);
+
+    if (!rc)
+        rc = mt__snap_build_index(s, err);
+    if (!rc)
+        rc = mt__snap_alloc_blocks(s, data, err);
+    return rc;
 }

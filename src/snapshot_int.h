@@ -331,12 +331,13 @@ int mt__snap_load(const mt_allocator *alloc, mt__snapr *r, mt_snapshot **out,
  * section of @type (RGNS payload); its payload of @len bytes, the section
  * header already read, into the empty @s (records, index, blocks without
  * data). And the records of @ctx's live regions, creation order, into the
- * empty @s (caller holds the writer lock); *@live gets the regions
- * (freed by the caller with mt__snap_free). */
+ * empty @s, with its index and its blocks (with room for the pages if
+ * @data) (caller holds the writer lock); *@live gets the regions (freed by
+ * the caller with mt__snap_free). */
 int mt__snap_write_table(const mt_snapshot *s, mt__snapw *w, uint32_t type);
 int mt__snap_read_table(mt_snapshot *s, mt__snapr *r, uint64_t len,
                         mt_snapshot_error *err);
-int mt__snap_capture(mt_ctx *ctx, mt_snapshot *s, mt_region ***live,
-                     mt_snapshot_error *err);
+int mt__snap_capture(mt_ctx *ctx, mt_snapshot *s, bool data,
+                     mt_region ***live, mt_snapshot_error *err);
 
 #endif /* MT_SNAPSHOT_INT_H */
