@@ -24,7 +24,7 @@
 ; Guest ring-0 code is emulated under kvm_pvm (about a million instructions
 ; a second), so the loop stays short.
 ;
-; Build: nasm -f bin -o stress.bin stress.asm
+; Build (in this folder, for rom4k_tail.inc): nasm -f bin -o stress.bin stress.asm
 
 %define ROMBASE   0xFFFFF000
 %define STOP      0x500             ; dword in RAM, set by the host
@@ -107,36 +107,4 @@ finish: mov eax, ebx
         hlt
         jmp finish
 
-;------------------------------------------------------------------ GDT
-        align 8, db 0
-gdt:    dq 0
-        dq 0x00CF9B000000FFFF           ; 0x08: code, flat, 32-bit, accessed
-        dq 0x00CF93000000FFFF           ; 0x10: data, flat, accessed
-gdt_end:
-gdt_desc:
-        dw gdt_end - gdt - 1
-        dd gdt
-
-;------------------------------------------------------------------ 16-bit entry
-        times 0xFC0 - ($ - $$) db 0xF4
-        bits 16
-entry16:
-        cli
-        cld
-        o32 lgdt [cs:(gdt_desc - $$ + 0xF000)]
-        mov eax, cr0
-        or al, 1
-        mov cr0, eax
-        jmp dword 0x08:pm32
-        bits 32
-pm32:   mov ax, 0x10
-        mov ds, ax
-        mov es, ax
-        mov ss, ax
-        jmp main
-
-;------------------------------------------------------------------ reset vector
-        times 0xFF0 - ($ - $$) db 0xF4
-        bits 16
-        jmp near entry16
-        times 0x1000 - ($ - $$) db 0xF4
+%include "rom4k_tail.inc"
