@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_mutate.h"
 #include "migrate_int.h"
 
 int mt_fuzz_migrate_one(const uint8_t *data, size_t size);
@@ -234,24 +235,8 @@ int mt_fuzz_migrate_one(const uint8_t *data, size_t size)
         fail("malloc", MT_ENOMEM);
     memcpy(buf, base.stream, base.len);
     {
-        size_t len = base.len, i = 0;
+        size_t len = fuzz_mutate(buf, base.len, data, size, mode);
 
-        if ((mode & 8) && size) {
-            len -= data[0] % (len + 1);
-            i = 1;
-        }
-        for (unsigned edits = 1 + (mode >> 5) * 3u;
-             i + 3 <= size && len && edits; i += 3, edits--) {
-            size_t at = (data[i] & 0xc0) == 0xc0
-                            ? ((size_t)(data[i] & 0x7f) << 8 | data[i + 1]) %
-                                  (len < 1024 ? len : 1024)
-                            : ((size_t)data[i] << 8 | data[i + 1]) % len;
-
-            if (mode & 4)
-                buf[at] ^= data[i + 2];
-            else
-                buf[at] = data[i + 2];
-        }
         pristine = len == base.len && !memcmp(buf, base.stream, len);
         load(buf, len, (mode & 16) != 0, pristine);
     }

@@ -31,6 +31,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz_mutate.h"
 #include "snapshot_int.h"
 
 int mt_fuzz_snapshot_one(const uint8_t *data, size_t size);
@@ -231,29 +232,12 @@ int mt_fuzz_snapshot_one(const uint8_t *data, size_t size)
         verify = mode == 0;
     } else {
         const uint8_t *base = base_file(&len);
-        size_t i = 0;
 
         buf = malloc(len);
         if (!buf)
             fail("malloc", MT_ENOMEM);
         memcpy(buf, base, len);
-        if ((mode & 8) && size) {
-            len -= data[0] % (len + 1);
-            i = 1;
-        }
-        for (unsigned edits = 1 + (mode >> 5) * 3u;
-             i + 3 <= size && len && edits; i += 3, edits--) {
-            /* Top bits set: within the header and region table. */
-            size_t at = (data[i] & 0xc0) == 0xc0
-                            ? ((size_t)(data[i] & 0x7f) << 8 | data[i + 1]) %
-                                  (len < 1024 ? len : 1024)
-                            : ((size_t)data[i] << 8 | data[i + 1]) % len;
-
-            if (mode & 4)
-                buf[at] ^= data[i + 2];
-            else
-                buf[at] = data[i + 2];
-        }
+        len = fuzz_mutate(buf, len, data, size, mode);
         pristine = !memcmp(buf, base, len) && len == base_size();
         file = buf;
         verify = mode & 16;
