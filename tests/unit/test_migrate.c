@@ -355,26 +355,33 @@ static void test_resize_refused(void **state)
     mt_ctx_free(ctx);
 }
 
+/* A whole migration of @a (one pass, then complete) as a buffer. */
+static uint8_t *whole_stream(world *a, size_t *len)
+{
+    mt_migrate_src *src;
+    int fd = new_memfd();
+
+    MT_OK(mt_migrate_src_start(a->ctx, fd, 0, &src, NULL));
+    MT_OK(mt_migrate_src_complete(src, NULL));
+    mt_migrate_src_free(src);
+    return memfd_contents(fd, len);
+}
+
 /* A destination laid out differently is refused before anything changes. */
 static void test_destination_mismatch(void **state)
 {
     world a, b, c;
-    mt_migrate_src *src;
     mt_migrate_dst *dst;
     mt_migrate_error err;
     uint8_t *buf;
     size_t len;
     w_mem m;
     char *topo;
-    int fd = new_memfd();
 
     (void)state;
     w_build(&a);
     w_fill_all(&a, 9);
-    MT_OK(mt_migrate_src_start(a.ctx, fd, 0, &src, NULL));
-    MT_OK(mt_migrate_src_complete(src, NULL));
-    mt_migrate_src_free(src);
-    buf = memfd_contents(fd, &len);
+    buf = whole_stream(&a, &len);
 
     /* b: RAM of another size; c: one region more than the stream. */
     w_build_with(&b, t_ctx(), W_RAM_SIZE / 2);
@@ -408,19 +415,14 @@ static void test_destination_mismatch(void **state)
 static void test_open_then_load(void **state)
 {
     world a, b;
-    mt_migrate_src *src;
     mt_migrate_dst *dst;
     uint8_t *buf;
     size_t len;
-    int fd = new_memfd();
 
     (void)state;
     w_build(&a);
     w_fill_all(&a, 1);
-    MT_OK(mt_migrate_src_start(a.ctx, fd, 0, &src, NULL));
-    MT_OK(mt_migrate_src_complete(src, NULL));
-    mt_migrate_src_free(src);
-    buf = memfd_contents(fd, &len);
+    buf = whole_stream(&a, &len);
 
     MT_OK(mt_migrate_dst_new_buffer(buf, len, NULL, &dst));
     assert_int_equal(mt_migrate_dst_nr_blocks(dst), 0);
